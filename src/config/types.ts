@@ -1,0 +1,146 @@
+// The validated, normalised configuration: what the rest of Dito consumes.
+// The YAML is snake_case; `normalize.ts` maps it to these camelCase types in exactly one place.
+// Durations are milliseconds, sizes are bytes.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Upstream transport settings (`transport.http`), fully resolved (no missing keys). */
+export interface HttpTransportConfig {
+  idleConnTimeoutMs: number;
+  maxIdleConns: number;
+  maxIdleConnsPerHost: number;
+  /** 0 = unlimited. */
+  maxConnsPerHost: number;
+  tlsHandshakeTimeoutMs: number;
+  /** 0 = none (request_timeout still applies). */
+  responseHeaderTimeoutMs: number;
+  expectContinueTimeoutMs: number;
+  disableCompression: boolean;
+  dialTimeoutMs: number;
+  keepAliveMs: number;
+  forceHttp2: boolean;
+  /** Absolute paths (resolved against the config file's folder), or undefined. */
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  /** Extension: skip verification of the upstream's certificate. Off unless set explicitly. */
+  insecureSkipVerify: boolean;
+}
+
+export interface RateLimitingConfig {
+  enabled: boolean;
+  requestsPerSecond: number;
+  burst: number;
+  /** Extension: what `rate-limiter-redis` does when Redis cannot answer. */
+  failureMode: 'open' | 'closed';
+  /** Extension: rate-limit key source; default the client IP. e.g. `header:X-API-Key`. */
+  key?: string;
+}
+
+export interface CacheConfig {
+  enabled: boolean;
+  /** Whole seconds. */
+  ttlSeconds: number;
+  /** Extension: bodies larger than this are not cached. */
+  maxBodySize: number;
+}
+
+export type AuthConfig =
+  | { type: 'basic'; realm: string; users: Record<string, string>; htpasswdFile?: string }
+  | { type: 'api_key'; header?: string; query?: string; keys: string[]; realm: string }
+  | {
+      type: 'jwt';
+      secret?: string;
+      publicKeyFile?: string;
+      jwksUrl?: string;
+      algorithms: string[];
+      issuer?: string;
+      audience?: string | string[];
+      clockToleranceMs: number;
+      requiredClaims: string[];
+      forwardClaims: Record<string, string>;
+      realm: string;
+    };
+
+export interface LocationConfig {
+  /** Position in `locations[]`, for error messages and labels. */
+  index: number;
+  /** The regex source as written in the file (used as the metrics `path` label). */
+  path: string;
+  /** The compiled regex (Go-style `(?i)` prefix and `(?P<name>` groups translated). */
+  pathRegex: RegExp;
+  /** `target_url`, parsed. Undefined only when `targets` is used instead. */
+  targetUrl?: URL;
+  replacePath: boolean;
+  enableWebsocket: boolean;
+  /** Header name → value, in file order; names validated as tokens, values free of CR/LF/NUL. */
+  additionalHeaders: Array<[name: string, value: string]>;
+  /** Lower-cased header names. */
+  excludedHeaders: string[];
+  middlewares: string[];
+  rateLimiting: RateLimitingConfig;
+  cache: CacheConfig;
+  auth?: AuthConfig;
+  /** Effective transport: per-location keys over the global ones, key by key. */
+  transport: HttpTransportConfig;
+  /** Effective limit: the location's when > 0, else the global one. */
+  maxResponseBodySize: number;
+  disableResponseBuffering: boolean;
+}
+
+export interface RedisConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  password: string;
+  username?: string;
+  db: number;
+  tls: boolean;
+  keyPrefix: string;
+}
+
+export interface PluginsConfig {
+  /** Absolute path. */
+  directory: string;
+  /** Absolute path. */
+  publicKeyPath: string;
+  publicKeyHash: string;
+}
+
+export interface ListenerTlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface DitoConfig {
+  port: number;
+  hotReload: boolean;
+  logging: { enabled: boolean; verbose: boolean; level: LogLevel };
+  metrics: { enabled: boolean; path: string };
+  redis: RedisConfig;
+  /** The global transport with defaults applied. */
+  transport: HttpTransportConfig;
+  plugins?: PluginsConfig;
+  responseLimits: { maxResponseBodySize: number };
+  requestTimeoutMs: number;
+  /** Extension: how long SIGTERM waits for in-flight requests. */
+  shutdownTimeoutMs: number;
+  /** Extension: peers (IPs or CIDRs) whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
+  tls?: ListenerTlsConfig;
+  locations: LocationConfig[];
+}
+
+/** Where a config came from, kept beside it for logs and reloads. */
+export interface LoadedConfig {
+  config: DitoConfig;
+  /** Path as given on the command line. */
+  file: string;
+  /** SHA-256 hex of the file's bytes. */
+  sha256: string;
+  /** Maps a key path (e.g. ['locations', 1, 'middlewares', 0]) to `file:line:col`. */
+  locate(path: ReadonlyArray<string | number>): string;
+}
