@@ -43,3 +43,6 @@ run: build ## run Dito with ./config.yaml
 
 clean: ## remove build output and caches
 	rm -rf dist .cache
+
+# Feature fragments: each area adds its targets in mk/<area>.mk.
+-include mk/*.mk
