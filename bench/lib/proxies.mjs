@@ -1,0 +1,125 @@
+// Starts one proxy of lib/cases.mjs in front of the upstream, pinned to the proxy CPUs, and checks
+// that it forwards the scenario's request correctly before anything is measured.
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { nginxCommand } from './nginx.mjs';
+import { freePort, probe, startProcess, stopProcess, waitUntilServing } from './processes.mjs';
+import { benchDir } from './settings.mjs';
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function deepMerge(base, fragment = {}) {
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(fragment)) {
+    merged[key] = isPlainObject(value) && isPlainObject(base[key]) ? deepMerge(base[key], value) : value;
+  }
+  return merged;
+}
+
+/** Dito's config for a case: logging off, one location `^/` → upstream, plus the variant's fragments. */
+export function ditoConfig({ port, upstreamUrl, variant, scenario }) {
+  const location = {
+    path: '^/',
+    target_url: upstreamUrl,
+    replace_path: false,
+    ...scenario.location,
+    ...variant.location,
+  };
+  return deepMerge({ port, logging: { enabled: false }, locations: [location] }, variant.config);
+}
+
+function isNodeScript(file) {
+  const firstLine = fs.readFileSync(file, 'utf8').split('\n', 1)[0];
+  return /\.m?js$/.test(file) || firstLine.includes('node');
+}
+
+/** Node command line for `script args`, in `workers` node:cluster workers when more than one. */
+function nodeCommand(script, args, workers) {
+  if (workers > 1)
+    return [process.execPath, [path.join(benchDir, 'servers/cluster.mjs'), String(workers), script, ...args]];
+  return [process.execPath, [script, ...args]];
+}
+
+/** The check a proxy must pass before it is measured: the scenario's request, answered in full. */
+export function scenarioCheck(scenario) {
+  return async (port) => {
+    const body = scenario.bodyBytes ? Buffer.alloc(scenario.bodyBytes, 'x') : null;
+    const res = await probe(port, { method: scenario.method, path: scenario.path, body });
+    const expectedBytes = scenario.method === 'GET' ? Number(scenario.path.split('/').pop()) : null;
+    const ok =
+      res.status === 200 &&
+      (expectedBytes === null
+        ? res.body === `{"received":${scenario.bodyBytes}}`
+        : res.bytes === expectedBytes);
+    if (!ok)
+      throw new Error(
+        `${scenario.method} ${scenario.path} answered ${res.status}, ${res.bytes} bytes: ${res.body.slice(0, 200)}`,
+      );
+  };
+}
+
+/**
+ * Starts `proxy` for `scenario`. Returns { port, handle (null for direct), during(), stop() }.
+ * ctx: { settings, upstreamPort, tmpDir, logDir }
+ */
+export async function startProxy(proxy, scenario, ctx) {
+  const { settings, upstreamPort } = ctx;
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  const cpus = settings.pin ? settings.proxyCpus : null;
+  const logFile = path.join(ctx.logDir, `${scenario.id}--${proxy.id}.log`);
+  const running = { port: upstreamPort, handle: null, during: () => () => {} };
+
+  if (proxy.kind === 'direct') {
+    running.stop = async () => {};
+    await waitUntilServing(null, upstreamPort, scenarioCheck(scenario));
+    return running;
+  }
+  const port = await freePort();
+  running.port = port;
+  let command;
+  let args;
+  if (proxy.kind === 'dito') {
+    const configPath = path.join(ctx.tmpDir, `${scenario.id}--${proxy.id}.yaml`);
+    const configText = YAML.stringify(ditoConfig({ port, upstreamUrl, variant: proxy, scenario }));
+    fs.writeFileSync(configPath, configText);
+    running.configPath = configPath;
+    // For hot-reload cases: rewrite the same config (a new comment each time) every `ms`.
+    const rewriteConfigEvery = (ms) => {
+      let count = 0;
+      const timer = setInterval(
+        () => fs.writeFileSync(configPath, `# rewrite ${++count}\n${configText}`),
+        ms,
+      );
+      return () => clearInterval(timer);
+    };
+    running.during = () =>
+      proxy.during ? proxy.during({ rewriteConfigEvery, configPath, pid: running.handle.pid }) : () => {};
+    if (!fs.existsSync(settings.ditoBin))
+      throw new Error(`${settings.ditoBin} not found: run \`make build\` on a tree with Dito`);
+    if (settings.proxyWorkers > 1 && isNodeScript(settings.ditoBin)) {
+      [command, args] = nodeCommand(settings.ditoBin, ['-f', configPath], settings.proxyWorkers);
+    } else [command, args] = [settings.ditoBin, ['-f', configPath]];
+  } else if (proxy.kind === 'nginx') {
+    const prefix = path.join(ctx.tmpDir, `nginx-${scenario.id}`);
+    ({ command, args } = nginxCommand({ prefix, port, upstreamPort, workers: settings.proxyWorkers }));
+  } else if (proxy.kind === 'node') {
+    [command, args] = nodeCommand(
+      path.join(benchDir, proxy.script),
+      [String(port), upstreamUrl],
+      settings.proxyWorkers,
+    );
+  } else throw new Error(`unknown proxy kind ${proxy.kind}`);
+
+  running.handle = startProcess(proxy.id, command, args, { cpus, logFile });
+  running.stop = () => stopProcess(running.handle);
+  try {
+    await waitUntilServing(running.handle, port, scenarioCheck(scenario));
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
+}

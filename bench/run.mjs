@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// `make bench`: starts the upstream, then for each scenario starts every proxy, warms each up, runs
+// the repeats interleaved round-robin over the proxies, reads each proxy's peak RSS, stops them, and
+// finally writes bench/results/latest.{md,json,svg} (+ dated copies). See docs/benchmark.md.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { planCases, scenarios } from './lib/cases.mjs';
+import { renderChart } from './lib/chart.mjs';
+import { startContentionProbe, waitForQuiet } from './lib/contention.mjs';
+import { generatorFor } from './lib/generators.mjs';
+import { machineFacts } from './lib/machine.mjs';
+import {
+  freePort,
+  installCleanup,
+  peakRss,
+  probe,
+  startProcess,
+  stopAll,
+  stopProcess,
+  waitUntilServing,
+} from './lib/processes.mjs';
+import { startProxy } from './lib/proxies.mjs';
+import { renderMarkdown, summarise } from './lib/report.mjs';
+import { benchDir, loadSettings, repoRoot } from './lib/settings.mjs';
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+async function startUpstream(settings, logDir) {
+  const port = await freePort();
+  const sizes = scenarios.filter((s) => s.method === 'GET').map((s) => s.path.split('/').pop());
+  const script = path.join(benchDir, 'servers/upstream.mjs');
+  const args =
+    settings.upstreamWorkers > 1
+      ? [
+          path.join(benchDir, 'servers/cluster.mjs'),
+          String(settings.upstreamWorkers),
+          script,
+          String(port),
+          sizes.join(','),
+        ]
+      : [script, String(port), sizes.join(',')];
+  const handle = startProcess('upstream', process.execPath, args, {
+    cpus: settings.pin ? settings.loadCpus : null,
+    logFile: path.join(logDir, 'upstream.log'),
+  });
+  await waitUntilServing(handle, port, async (p) => {
+    const res = await probe(p, { path: '/bytes/1024' });
+    if (res.status !== 200) throw new Error(`upstream answered ${res.status}`);
+  });
+  return { port, handle };
+}
+
+/** One load-generator run against a running case, with the case's side action (if any) beside it. */
+async function measure(entry, seconds, settings, logDir, benchPids) {
+  const stopDuring = entry.running.during();
+  const otherLoad = startContentionProbe(benchPids());
+  try {
+    const run = await generatorFor(entry.scenario)({
+      scenario: entry.scenario,
+      port: entry.running.port,
+      durationSeconds: seconds,
+      settings,
+      logFile: path.join(logDir, `${entry.scenario.id}--${entry.proxy.id}.wrk.log`),
+    });
+    return { ...run, otherLoad: otherLoad() };
+  } finally {
+    stopDuring();
+  }
+}
+
+async function runScenario({ scenario, cases }, ctx, progress) {
+  const { settings, logDir } = ctx;
+  const entries = cases.map((c) => ({ ...c, runs: [], rss: null, error: null, running: null }));
+  for (const entry of entries) {
+    try {
+      entry.running = await startProxy(entry.proxy, scenario, ctx);
+    } catch (error) {
+      entry.error = error.message;
+      console.error(`  ${entry.id}: could not start: ${error.message}`);
+    }
+  }
+  const active = () => entries.filter((e) => e.running && !e.error);
+  const benchPids = () => [ctx.upstreamPid, ...entries.map((e) => e.running?.handle?.pid).filter(Boolean)];
+  const run = (entry, seconds) => measure(entry, seconds, settings, logDir, benchPids);
+  for (const entry of active()) {
+    console.log(`  warm-up ${entry.id} (${settings.warmupSeconds} s)`);
+    await run(entry, settings.warmupSeconds).catch((error) => (entry.error = error.message));
+  }
+  for (let repeat = 0; repeat < settings.repeats; repeat++) {
+    const order = active();
+    // Rotate the starting proxy each round so no proxy always runs first (or last).
+    const rotated = order.slice(repeat % order.length).concat(order.slice(0, repeat % order.length));
+    for (const entry of rotated) {
+      if (entry.running.handle?.exit) {
+        entry.error = `exited during the runs (${JSON.stringify(entry.running.handle.exit)})`;
+        continue;
+      }
+      try {
+        let result;
+        // Bounded retries while other processes (a build, a test suite) load the machine.
+        for (let attempt = 0; attempt <= settings.retries; attempt++) {
+          const before = await waitForQuiet(benchPids(), {
+            maxOtherLoad: settings.maxOtherLoad,
+            maxWaitMs: settings.quietWaitSeconds * 1000,
+          });
+          if (before > settings.maxOtherLoad)
+            console.log(`  machine still busy (${before.toFixed(2)} cores used by others)`);
+          result = await run(entry, settings.durationSeconds);
+          if (result.otherLoad <= settings.maxOtherLoad) break;
+          console.log(
+            `  ${entry.id}: other processes used ${result.otherLoad.toFixed(2)} cores during the run`,
+          );
+        }
+        entry.runs.push(result);
+        console.log(
+          `  [${++progress.done}/${progress.total}] ${entry.id} run ${repeat + 1}: ${fmt(result.rps)} req/s, ` +
+            `p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms` +
+            `${result.errors ? `, ${result.errors} errors` : ''}, other load ${result.otherLoad.toFixed(2)} cores`,
+        );
+      } catch (error) {
+        entry.error = error.message;
+        console.error(`  ${entry.id}: ${error.message}`);
+      }
+    }
+  }
+  for (const entry of entries) {
+    if (entry.running?.handle && !entry.running.handle.exit) entry.rss = peakRss(entry.running.handle.pid);
+    if (entry.running) await entry.running.stop();
+  }
+  return { scenario, cases: entries };
+}
+
+function writeOutputs(summary, settings, logDir) {
+  const partial = Boolean(settings.caseFilter);
+  // Filtered runs are for exploring: they go beside the raw logs, not over the committed results.
+  const dir = partial ? logDir : settings.outDir;
+  const stamp = summary.startedAt.replace(/:/g, '').slice(0, 15);
+  const names = partial ? ['report'] : ['latest', stamp];
+  fs.mkdirSync(dir, { recursive: true });
+  const svg = renderChart(summary);
+  for (const name of names) {
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    fs.writeFileSync(path.join(dir, `${name}.svg`), svg);
+    fs.writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(summary, `${name}.svg`));
+  }
+  return names.map((name) => path.relative(repoRoot, path.join(dir, `${name}.md`)));
+}
+
+async function main() {
+  const settings = loadSettings();
+  if (!settings.hasWrk) {
+    console.error(
+      'bench: wrk is not installed (make bench installs it with apt-get; elsewhere install wrk yourself).',
+    );
+    process.exit(1);
+  }
+  installCleanup();
+  let plan = planCases(settings.caseFilter);
+  if (!settings.hasNginx) {
+    console.error('bench: nginx is not installed: the nginx cases are skipped.');
+    plan = plan
+      .map((g) => ({ ...g, cases: g.cases.filter((c) => c.proxy.kind !== 'nginx') }))
+      .filter((g) => g.cases.length);
+  }
+  const hasDito = plan.some((g) => g.cases.some((c) => c.proxy.kind === 'dito'));
+  if (hasDito && !fs.existsSync(settings.ditoBin)) {
+    console.error(
+      `bench: ${settings.ditoBin} not found. Build Dito first (make build), or leave it out with BENCH_CASES.`,
+    );
+    process.exit(1);
+  }
+  if (plan.length === 0) {
+    console.error(`bench: BENCH_CASES="${settings.caseFilter}" matches no case.`);
+    process.exit(1);
+  }
+  if (!settings.pin)
+    console.error('bench: taskset unavailable or BENCH_PIN=0: processes are not pinned to CPUs.');
+
+  const caseCount = plan.reduce((n, g) => n + g.cases.length, 0);
+  const estimate =
+    caseCount * (settings.warmupSeconds + settings.repeats * (settings.durationSeconds + 0.6) + 1);
+  console.log(
+    `bench: ${caseCount} cases × ${settings.repeats} runs of ${settings.durationSeconds} s, about ${Math.ceil(estimate / 60)} min`,
+  );
+
+  const startedAt = new Date().toISOString();
+  const logDir = path.join(settings.outDir, 'raw', startedAt.replace(/:/g, '').slice(0, 15));
+  fs.mkdirSync(logDir, { recursive: true });
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dito-bench-'));
+  const machine = machineFacts(settings);
+  const results = [];
+  try {
+    const upstream = await startUpstream(settings, logDir);
+    const ctx = { settings, upstreamPort: upstream.port, upstreamPid: upstream.handle.pid, tmpDir, logDir };
+    const progress = { done: 0, total: caseCount * settings.repeats };
+    for (const group of plan) {
+      console.log(`${group.scenario.title}, ${group.scenario.connections} connections:`);
+      results.push(await runScenario(group, ctx, progress));
+    }
+    await stopProcess(upstream.handle);
+  } finally {
+    await stopAll();
+    if (!settings.keepTmp) fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+  const summary = summarise({ results, machine, settings, startedAt, finishedAt: new Date().toISOString() });
+  const written = writeOutputs(summary, settings, logDir);
+  console.log(`\n${renderMarkdown(summary, null)}`);
+  console.log(`bench: wrote ${written.join(', ')} (raw logs in ${path.relative(repoRoot, logDir)})`);
+  const failed = results.flatMap((g) => g.cases).filter((c) => c.error);
+  if (failed.length > 0) {
+    console.error(`bench: ${failed.length} case(s) failed: ${failed.map((c) => c.id).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch(async (error) => {
+  console.error(`bench: ${error.stack ?? error}`);
+  await stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+# make bench: Dito against nginx, node-http-proxy, @fastify/http-proxy, a bare undici forwarder and the
+# upstream direct (bench/run.mjs; docs/benchmark.md). BENCH_DURATION, BENCH_REPEATS, BENCH_CASES, ... pass through.
+.PHONY: bench bench-tools
+
+BENCH_DEPS_STAMP := bench/node_modules/.package-lock.json
+
+$(BENCH_DEPS_STAMP): bench/package.json bench/package-lock.json
+	$(NPM) ci --prefix bench --no-audit --no-fund
+	@touch $@
+
+bench-tools: ## install wrk and nginx for the benchmark (apt-get) when missing
+	@bash bench/ensure-tools.sh
+
+bench: build bench-tools $(BENCH_DEPS_STAMP) ## benchmark Dito against nginx and Node proxies (~14 min; docs/benchmark.md)
+	$(NODE) bench/run.mjs
