@@ -1,6 +1,6 @@
 // A dependency-free SVG of the results: for each scenario, req/s and p99 latency per proxy as
 // horizontal bars (one panel per scenario and metric, each with its own scale; Dito in orange).
-const panelWidth = 410;
+const panelWidth = 425;
 const labelWidth = 130;
 const barArea = 200;
 const rowHeight = 20;
