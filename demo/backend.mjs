@@ -44,7 +44,11 @@ const server = createServer((req, res) => {
 
 function reply(res, status, payload, headers = {}) {
   const body = `${JSON.stringify(payload, null, 2)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -55,7 +59,9 @@ wss.on('connection', (socket, req) => {
 });
 
 server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`demo backend: http://127.0.0.1:${port} (HTTP echo) and ws://127.0.0.1:${port}/ws (WebSocket echo)\n`);
+  process.stdout.write(
+    `demo backend: http://127.0.0.1:${port} (HTTP echo) and ws://127.0.0.1:${port}/ws (WebSocket echo)\n`,
+  );
 });
 
 const stop = () => {

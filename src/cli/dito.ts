@@ -17,7 +17,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const options: CliOptions = { configPath: 'config.yaml', check: false, enableProfiler: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? (arg.split(/=(.*)/s, 2) as [string, string])
+      : [arg, undefined];
     switch (flag.replace(/^--?/, '-')) {
       case '-f':
       case '-config': {
@@ -64,7 +66,9 @@ async function main(): Promise<void> {
     try {
       const loaded = await loadConfigFile(options.configPath);
       // Building the runtime checks what the schema cannot: middleware names, certificate files.
-      const runtime = buildRuntime(loaded, { logger: createLogger({ ...loaded.config.logging, enabled: false }) });
+      const runtime = buildRuntime(loaded, {
+        logger: createLogger({ ...loaded.config.logging, enabled: false }),
+      });
       await runtime.close();
     } catch (err) {
       fail((err as Error).message);

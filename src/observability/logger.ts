@@ -1,6 +1,6 @@
 // JSON logs on stdout through pino. Writes are buffered and flushed off the request path,
 // so logging never blocks the event loop; shutdown flushes what is left.
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/types.js';
 
 export type { Logger };
@@ -41,13 +41,7 @@ export function flushLogs(): void {
   }
 }
 
-const SECRET_HEADERS = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-]);
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 
 /** Header map for verbose logs, credentials masked. */
 export function headersForLog(raw: readonly string[]): Record<string, string> {

@@ -17,7 +17,14 @@ export const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers whose value Dito sets itself on the upstream request. */
-const DITO_OWNED = ['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'x-request-id'];
+const DITO_OWNED = [
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+  'x-request-id',
+];
 
 /** What a location does to request headers, computed once at load. */
 export interface RequestHeaderPlan {

@@ -4,11 +4,11 @@
 // undici 7's Client speaks the callback interface below natively (onConnect/onHeaders/...);
 // using it skips the per-request wrapper the newer controller interface goes through.
 import type { Dispatcher } from 'undici';
+import { rewritePath } from '../routing/router.js';
 import type { CompiledLocation } from '../runtime/location.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
-import { rewritePath } from '../routing/router.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 

@@ -42,7 +42,12 @@ export class DitoApp {
     this.dito = new DitoServer(runtime, { logger: this.logger });
     const port = await this.dito.listen(this.loaded.config.port);
     this.logger.info(
-      { port, config: this.loaded.file, config_sha256: this.loaded.sha256, locations: this.loaded.config.locations.length },
+      {
+        port,
+        config: this.loaded.file,
+        config_sha256: this.loaded.sha256,
+        locations: this.loaded.config.locations.length,
+      },
       'listening',
     );
     return port;

@@ -6,11 +6,11 @@ import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.j
 import { compileChain } from '../middlewares/chain.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import { TrustedProxies } from '../proxy/client-ip.js';
 import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
-import { TrustedProxies } from '../proxy/client-ip.js';
 import { compileTargetPath, Router } from '../routing/router.js';
 import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
 import type { CompiledLocation } from './location.js';

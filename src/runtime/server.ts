@@ -76,7 +76,9 @@ export class DitoServer {
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
     server.on('connect', (_req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED'));
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.handleClientError(err, socket));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.handleClientError(err, socket),
+    );
     server.on('connection', (socket: Duplex) => {
       this.openConnections++;
       socket.once('close', () => {
@@ -138,7 +140,8 @@ export class DitoServer {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    const idle = this.openConnections === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
+    const idle =
+      this.openConnections === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -186,7 +189,10 @@ export class DitoServer {
       path = normalizePath(target.path);
       query = target.query;
     } catch (err) {
-      const code = err instanceof InvalidPathError && err.reason === 'traversal' ? 'DITO_ERR_PATH_TRAVERSAL' : 'DITO_ERR_BAD_REQUEST';
+      const code =
+        err instanceof InvalidPathError && err.reason === 'traversal'
+          ? 'DITO_ERR_PATH_TRAVERSAL'
+          : 'DITO_ERR_BAD_REQUEST';
       this.refuse(req, res, code, requestId, startedAt);
       return;
     }

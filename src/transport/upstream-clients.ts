@@ -22,7 +22,8 @@ function transportFingerprint(t: HttpTransportConfig): string {
 
 /** Maps `ws:`/`wss:` targets to the HTTP origin their handshake goes to. */
 export function httpOrigin(target: URL): string {
-  const protocol = target.protocol === 'wss:' ? 'https:' : target.protocol === 'ws:' ? 'http:' : target.protocol;
+  const protocol =
+    target.protocol === 'wss:' ? 'https:' : target.protocol === 'ws:' ? 'http:' : target.protocol;
   return `${protocol}//${target.host}`;
 }
 

@@ -38,7 +38,12 @@ describe('bodies and memory', () => {
       baseConfig(
         [
           { path: '^/stream', target_url: big.url, disable_response_buffering: true },
-          { path: '^/limited-stream', target_url: big.url, disable_response_buffering: true, max_response_body_size: 100_000 },
+          {
+            path: '^/limited-stream',
+            target_url: big.url,
+            disable_response_buffering: true,
+            max_response_body_size: 100_000,
+          },
           { path: '^/limited', target_url: big.url, max_response_body_size: 100_000 },
           { path: '^/big', target_url: big.url },
           { path: '^/', target_url: upstream.url },

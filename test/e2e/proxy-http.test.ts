@@ -75,7 +75,11 @@ describe('HTTP proxying', () => {
       const reply = await request(`${only.url}/nothing-here`, { headers: { 'x-request-id': 'req-404' } });
       assert.equal(reply.status, 404);
       assert.equal(reply.headers['content-type'], 'application/json; charset=utf-8');
-      const body = reply.json<{ error: { code: number; message: string }; request_id: string; timestamp: number }>();
+      const body = reply.json<{
+        error: { code: number; message: string };
+        request_id: string;
+        timestamp: number;
+      }>();
       assert.equal(body.error.code, 404);
       assert.equal(body.error.message, 'Not Found');
       assert.equal(body.request_id, 'req-404');
@@ -159,7 +163,15 @@ describe('HTTP proxying', () => {
       ],
     });
     const seen = lastSeen();
-    for (const name of ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'x-custom-hop']) {
+    for (const name of [
+      'keep-alive',
+      'proxy-connection',
+      'te',
+      'trailer',
+      'upgrade',
+      'proxy-authorization',
+      'x-custom-hop',
+    ]) {
       assert.equal(seen.headers[name], undefined, `${name} must not reach the upstream`);
     }
     assert.equal(seen.headers['x-survives'], 'yes');
@@ -170,7 +182,7 @@ describe('HTTP proxying', () => {
     assert.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${dito.port}`);
   });
 
-  test('hop-by-hop response headers and Connection-named ones are stripped; X-Request-ID is Dito\'s', async () => {
+  test("hop-by-hop response headers and Connection-named ones are stripped; X-Request-ID is Dito's", async () => {
     const reply = await request(`${dito.url}/hop`, { headers: { 'x-request-id': 'mine' } });
     assert.equal(reply.status, 200);
     assert.equal(reply.text, 'hop');
@@ -234,15 +246,24 @@ describe('HTTP proxying', () => {
   test('TRACE and CONNECT are refused with 405', async () => {
     const trace = await rawExchange(dito.port, 'TRACE / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(trace, /^HTTP\/1.1 405/);
-    const connect = await rawExchange(dito.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    const connect = await rawExchange(
+      dito.port,
+      'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+    );
     assert.match(connect, /^HTTP\/1.1 405/);
   });
 
   test('malformed requests get a JSON 400, oversized headers 431', async () => {
-    const bad = await rawExchange(dito.port, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const bad = await rawExchange(
+      dito.port,
+      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
     assert.match(bad, /^HTTP\/1.1 400/);
     assert.match(bad, /application\/json/);
-    const big = await rawExchange(dito.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const big = await rawExchange(
+      dito.port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
     assert.match(big, /^HTTP\/1.1 431/);
     const many = Array.from({ length: 150 }, (_, i) => `X-H${i}: v\r\n`).join('');
     const tooMany = await rawExchange(dito.port, `GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n`);

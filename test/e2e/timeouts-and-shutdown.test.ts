@@ -24,7 +24,9 @@ describe('timeouts and shutdown', () => {
   });
 
   test('request_timeout: a silent upstream gives 504 JSON', async () => {
-    const dito = await startDito(baseConfig([{ path: '^/', target_url: silent.url }], { request_timeout: '500ms' }));
+    const dito = await startDito(
+      baseConfig([{ path: '^/', target_url: silent.url }], { request_timeout: '500ms' }),
+    );
     try {
       const started = Date.now();
       const reply = await request(`${dito.url}/silent`);
@@ -54,7 +56,9 @@ describe('timeouts and shutdown', () => {
   });
 
   test('SIGTERM lets the in-flight request finish, refuses new connections, exits 0', async () => {
-    const dito = await startDito(baseConfig([{ path: '^/', target_url: slow.url }], { shutdown_timeout: '10s' }));
+    const dito = await startDito(
+      baseConfig([{ path: '^/', target_url: slow.url }], { shutdown_timeout: '10s' }),
+    );
     const inFlight = request(`${dito.url}/slow`);
     await sleep(300);
     dito.proc.kill('SIGTERM');
@@ -68,7 +72,9 @@ describe('timeouts and shutdown', () => {
   });
 
   test('SIGTERM drain is bounded by shutdown_timeout', async () => {
-    const dito = await startDito(baseConfig([{ path: '^/', target_url: silent.url }], { shutdown_timeout: '500ms' }));
+    const dito = await startDito(
+      baseConfig([{ path: '^/', target_url: silent.url }], { shutdown_timeout: '500ms' }),
+    );
     const hanging = request(`${dito.url}/forever`).catch((err: Error) => err);
     await sleep(200);
     const started = Date.now();

@@ -107,7 +107,10 @@ export async function startDito(
 
   const port = await new Promise<number>((resolvePort, reject) => {
     if (listeningPort !== undefined) return resolvePort(listeningPort);
-    const timer = setTimeout(() => reject(new Error(`dito did not start: ${stderr}`)), options.timeoutMs ?? 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`dito did not start: ${stderr}`)),
+      options.timeoutMs ?? 15_000,
+    );
     onListening = (p) => {
       clearTimeout(timer);
       resolvePort(p);

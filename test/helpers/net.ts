@@ -68,10 +68,7 @@ export async function rawExchange(port: number, payload: string | Buffer, timeou
   socket.write(payload);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
-  await Promise.race([
-    once(socket, 'close'),
-    new Promise((resolve) => setTimeout(resolve, timeoutMs)),
-  ]);
+  await Promise.race([once(socket, 'close'), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
   socket.destroy();
   return Buffer.concat(chunks).toString('latin1');
 }

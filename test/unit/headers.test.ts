@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildResponseHeaders, buildUpstreamHeaders, compileRequestHeaderPlan } from '../../src/proxy/headers.js';
+import {
+  buildResponseHeaders,
+  buildUpstreamHeaders,
+  compileRequestHeaderPlan,
+} from '../../src/proxy/headers.js';
 
 const facts = { clientIp: '10.0.0.9', proto: 'https' as const, requestId: 'rid-1' };
 
@@ -23,17 +27,28 @@ test('upstream headers: hop-by-hop, Connection-named, Dito-owned and excluded na
   const out = toMap(
     buildUpstreamHeaders(
       [
-        'Host', 'public.example',
-        'Connection', 'close, X-Forwarded-Host, x-custom',
-        'X-Custom', 'gone',
-        'X-Forwarded-For', '1.1.1.1',
-        'x-forwarded-for', '2.2.2.2',
-        'X-Forwarded-Host', 'evil',
-        'Cookie', 'a=1',
-        'X-Env', 'client',
-        'Expect', '100-continue',
-        'Transfer-Encoding', 'chunked',
-        'Accept', '*/*',
+        'Host',
+        'public.example',
+        'Connection',
+        'close, X-Forwarded-Host, x-custom',
+        'X-Custom',
+        'gone',
+        'X-Forwarded-For',
+        '1.1.1.1',
+        'x-forwarded-for',
+        '2.2.2.2',
+        'X-Forwarded-Host',
+        'evil',
+        'Cookie',
+        'a=1',
+        'X-Env',
+        'client',
+        'Expect',
+        '100-continue',
+        'Transfer-Encoding',
+        'chunked',
+        'Accept',
+        '*/*',
       ],
       plan,
       facts,
@@ -53,7 +68,12 @@ test('upstream headers: hop-by-hop, Connection-named, Dito-owned and excluded na
 });
 
 test('upstream headers: a Connection-named X-Forwarded-For is dropped, not appended to', () => {
-  const plan = compileRequestHeaderPlan({ host: 'b', additional: [], excluded: [], stripAcceptEncoding: true });
+  const plan = compileRequestHeaderPlan({
+    host: 'b',
+    additional: [],
+    excluded: [],
+    stripAcceptEncoding: true,
+  });
   const out = toMap(
     buildUpstreamHeaders(
       ['Connection', 'X-Forwarded-For', 'X-Forwarded-For', '6.6.6.6', 'Accept-Encoding', 'gzip'],
@@ -66,7 +86,13 @@ test('upstream headers: a Connection-named X-Forwarded-For is dropped, not appen
 });
 
 test('upgrade plans keep Upgrade and Connection', () => {
-  const plan = compileRequestHeaderPlan({ host: 'b', additional: [], excluded: [], stripAcceptEncoding: false, forUpgrade: true });
+  const plan = compileRequestHeaderPlan({
+    host: 'b',
+    additional: [],
+    excluded: [],
+    stripAcceptEncoding: false,
+    forUpgrade: true,
+  });
   const out = toMap(buildUpstreamHeaders(['Connection', 'Upgrade', 'Upgrade', 'websocket'], plan, facts));
   assert.deepEqual(out.get('upgrade'), ['websocket']);
   assert.deepEqual(out.get('connection'), ['Upgrade']);
@@ -74,14 +100,22 @@ test('upgrade plans keep Upgrade and Connection', () => {
 
 test('response headers: hop-by-hop and Connection-named dropped, request id set', () => {
   const raw = [
-    'Connection', 'keep-alive, X-Hop',
-    'X-Hop', 'secret',
-    'Keep-Alive', 'timeout=5',
-    'Transfer-Encoding', 'chunked',
-    'Content-Length', '12',
-    'X-Request-ID', 'theirs',
-    'Set-Cookie', 'a=1',
-    'Set-Cookie', 'b=2',
+    'Connection',
+    'keep-alive, X-Hop',
+    'X-Hop',
+    'secret',
+    'Keep-Alive',
+    'timeout=5',
+    'Transfer-Encoding',
+    'chunked',
+    'Content-Length',
+    '12',
+    'X-Request-ID',
+    'theirs',
+    'Set-Cookie',
+    'a=1',
+    'Set-Cookie',
+    'b=2',
   ].map((s) => Buffer.from(s, 'latin1'));
   const streamed = buildResponseHeaders(raw, 'ours', false);
   const map = toMap(streamed.headers);
@@ -89,7 +123,8 @@ test('response headers: hop-by-hop and Connection-named dropped, request id set'
   assert.deepEqual(map.get('content-length'), ['12']);
   assert.deepEqual(map.get('set-cookie'), ['a=1', 'b=2']);
   assert.deepEqual(map.get('x-request-id'), ['ours']);
-  for (const gone of ['connection', 'x-hop', 'keep-alive', 'transfer-encoding']) assert.equal(map.get(gone), undefined, gone);
+  for (const gone of ['connection', 'x-hop', 'keep-alive', 'transfer-encoding'])
+    assert.equal(map.get(gone), undefined, gone);
   const buffered = toMap(buildResponseHeaders(raw, 'ours', true).headers);
   assert.equal(buffered.get('content-length'), undefined);
 });

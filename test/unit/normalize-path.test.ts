@@ -30,7 +30,11 @@ test('normalizePath: RFC 3986 6.2.2 cases', () => {
 
 test('normalizePath: climbing above the root is an error', () => {
   for (const input of ['/..', '/../x', '/a/../../x', '/%2e%2e/x', '/a/%2E%2E/%2e%2e']) {
-    assert.throws(() => normalizePath(input), (err: unknown) => err instanceof InvalidPathError && err.reason === 'traversal', input);
+    assert.throws(
+      () => normalizePath(input),
+      (err: unknown) => err instanceof InvalidPathError && err.reason === 'traversal',
+      input,
+    );
   }
 });
 
