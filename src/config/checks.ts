@@ -24,7 +24,8 @@ export function checkConfig(config: ParsedConfig): ConfigIssue[] {
     // The pair is judged on the effective transport: a location may inherit one half globally.
     const effective = { ...config.transport.http, ...definedOnly(location.transport.http) };
     const own = location.transport.http;
-    if (own.cert_file !== undefined || own.key_file !== undefined) checkCertPair(effective, at('transport', 'http'), add);
+    if (own.cert_file !== undefined || own.key_file !== undefined)
+      checkCertPair(effective, at('transport', 'http'), add);
   });
   return issues;
 }
@@ -38,8 +39,10 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 function checkCertPair(transport: { cert_file?: string; key_file?: string }, base: KeyPath, add: Add): void {
   const cert = transport.cert_file ?? '';
   const key = transport.key_file ?? '';
-  if (cert !== '' && key === '') add([...base, 'cert_file'], 'cert_file needs key_file (the client certificate\'s private key)');
-  if (key !== '' && cert === '') add([...base, 'key_file'], 'key_file needs cert_file (the client certificate)');
+  if (cert !== '' && key === '')
+    add([...base, 'cert_file'], "cert_file needs key_file (the client certificate's private key)");
+  if (key !== '' && cert === '')
+    add([...base, 'key_file'], 'key_file needs cert_file (the client certificate)');
 }
 
 function checkMiddlewares(
@@ -62,12 +65,20 @@ function checkMiddlewares(
 }
 
 /** Header names are case-insensitive: `X-A` and `x-a` would silently overwrite each other. */
-function checkHeaderNames(location: ParsedLocation, at: (...rest: Array<string | number>) => KeyPath, add: Add): void {
+function checkHeaderNames(
+  location: ParsedLocation,
+  at: (...rest: Array<string | number>) => KeyPath,
+  add: Add,
+): void {
   const seen = new Map<string, string>();
   for (const name of Object.keys(location.additional_headers)) {
     const first = seen.get(name.toLowerCase());
     if (first !== undefined) {
-      add(at('additional_headers', name), `header "${name}" is already set as "${first}" (names are case-insensitive)`, 'key');
+      add(
+        at('additional_headers', name),
+        `header "${name}" is already set as "${first}" (names are case-insensitive)`,
+        'key',
+      );
     }
     seen.set(name.toLowerCase(), name);
   }
@@ -80,16 +91,24 @@ function checkRateLimiting(
 ): void {
   const limits = location.rate_limiting;
   if (limits.enabled && limits.requests_per_second === undefined) {
-    add(at('rate_limiting', 'requests_per_second'), 'required key is missing (rate_limiting is enabled)', 'parent');
+    add(
+      at('rate_limiting', 'requests_per_second'),
+      'required key is missing (rate_limiting is enabled)',
+      'parent',
+    );
   }
 }
 
-function checkAuth(location: ParsedLocation, at: (...rest: Array<string | number>) => KeyPath, add: Add): void {
+function checkAuth(
+  location: ParsedLocation,
+  at: (...rest: Array<string | number>) => KeyPath,
+  add: Add,
+): void {
   const auth = location.auth;
   if (auth === undefined) return;
   if (auth.type === 'basic') {
     if (auth.users === undefined && auth.htpasswd_file === undefined) {
-      add(at('auth', 'users'), 'basic auth needs `users` or `htpasswd_file`', 'parent');
+      add(at('auth'), 'basic auth needs `users` or `htpasswd_file`');
     } else if (auth.users !== undefined && auth.htpasswd_file !== undefined) {
       add(at('auth', 'htpasswd_file'), 'use either `users` or `htpasswd_file`, not both');
     }
@@ -101,13 +120,18 @@ function checkAuth(location: ParsedLocation, at: (...rest: Array<string | number
     }
     return;
   }
-  const sources = (['secret', 'public_key_file', 'jwks_url'] as const).filter((key) => auth[key] !== undefined);
+  const sources = (['secret', 'public_key_file', 'jwks_url'] as const).filter(
+    (key) => auth[key] !== undefined,
+  );
   if (sources.length === 0) {
-    add(at('auth', 'secret'), 'jwt auth needs one of `secret`, `public_key_file` or `jwks_url`', 'parent');
+    add(at('auth'), 'jwt auth needs one of `secret`, `public_key_file` or `jwks_url`');
     return;
   }
   if (sources.length > 1) {
-    add(at('auth', sources[1]!), `use only one of \`secret\`, \`public_key_file\` or \`jwks_url\` (\`${sources[0]}\` is set)`);
+    add(
+      at('auth', sources[1]!),
+      `use only one of \`secret\`, \`public_key_file\` or \`jwks_url\` (\`${sources[0]}\` is set)`,
+    );
     return;
   }
   const symmetric = sources[0] === 'secret';

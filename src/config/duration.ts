@@ -5,8 +5,8 @@
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -43,7 +43,8 @@ export function tryParseDuration(text: string): ParseResult {
     const match = COMPONENT.exec(rest);
     const [whole = '', digits = '', fraction = '', unit = ''] = match ?? [];
     if (whole === '' || (digits === '' && fraction.length <= 1)) return bad(durationHint);
-    if (unit === '') return bad(`missing unit after "${digits}${fraction}" (valid units: ns, us, µs, ms, s, m, h)`);
+    if (unit === '')
+      return bad(`missing unit after "${digits}${fraction}" (valid units: ns, us, µs, ms, s, m, h)`);
     const unitMs = DURATION_UNITS_MS[unit];
     if (unitMs === undefined) return bad(`unknown unit "${unit}" (valid units: ns, us, µs, ms, s, m, h)`);
     total += Number(`${digits || '0'}${fraction === '.' ? '' : fraction}`) * unitMs;
@@ -93,9 +94,13 @@ export function tryParseSize(value: string | number): ParseResult {
     if (Number.isSafeInteger(value) && value >= 0) return { ok: true, value };
     return { ok: false, message: `invalid size ${value}: expected a whole number of bytes` };
   }
-  const bad = (why: string): ParseResult => ({ ok: false, message: `invalid size ${JSON.stringify(value)}: ${why}` });
+  const bad = (why: string): ParseResult => ({
+    ok: false,
+    message: `invalid size ${JSON.stringify(value)}: ${why}`,
+  });
   const match = SIZE_RE.exec(value.trim());
-  if (!match) return bad('expected bytes as an integer, or a number with a unit B, KB, KiB, MB, MiB, GB or GiB');
+  if (!match)
+    return bad('expected bytes as an integer, or a number with a unit B, KB, KiB, MB, MiB, GB or GiB');
   const amount = Number.parseFloat(value);
   const unit = value.trim().slice(value.trim().search(/[a-zA-Z]|$/));
   const bytes = amount * (SIZE_UNITS[unit.toLowerCase()] ?? 1);

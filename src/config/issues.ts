@@ -34,7 +34,8 @@ export function describeValue(value: unknown): string {
 function describeLimit(origin: string | undefined, bound: number | bigint, atLeast: boolean): string {
   const side = atLeast ? 'at least' : 'at most';
   if (origin === 'array') return `must have ${side} ${bound} ${bound === 1 ? 'entry' : 'entries'}`;
-  if (origin === 'string') return bound === 1 && atLeast ? 'must not be empty' : `must be ${side} ${bound} characters`;
+  if (origin === 'string')
+    return bound === 1 && atLeast ? 'must not be empty' : `must be ${side} ${bound} characters`;
   return `must be ${side} ${bound}`;
 }
 
@@ -52,7 +53,10 @@ export function zodMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case 'too_big':
       return `${describeLimit(issue.origin, issue.maximum, false)}${issue.origin === 'number' ? `, got ${String(issue.input)}` : ''}`;
     case 'invalid_value':
-      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${describeValue(issue.input)}`;
+      return `expected ${issue.values
+        .map((v) => JSON.stringify(v))
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1')}, got ${describeValue(issue.input)}`;
     case 'invalid_union':
       return `expected ${unionExpectation(issue.errors)}, got ${describeValue(issue.input)}`;
     case 'invalid_format':
@@ -103,14 +107,28 @@ export function fromZodIssues(
       // Prefer the branch whose type matched: its issue is the specific one.
       const branch = issue.errors.find((errors) => errors.length > 0 && errors[0]?.code !== 'invalid_type');
       if (branch) {
-        out.push(...fromZodIssues(branch.map((sub) => ({ ...sub, path: [...path, ...sub.path] })), data, schema));
+        out.push(
+          ...fromZodIssues(
+            branch.map((sub) => ({ ...sub, path: [...path, ...sub.path] })),
+            data,
+            schema,
+          ),
+        );
         continue;
       }
     }
-    if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof issue.discriminator === 'string') {
+    if (
+      issue.code === 'invalid_union' &&
+      'discriminator' in issue &&
+      typeof issue.discriminator === 'string'
+    ) {
       const found = valueAt(data, path);
-      const options = ('options' in issue ? (issue.options ?? []) : []).map((option) => JSON.stringify(option)).join(', ');
-      const message = found.present ? `expected one of ${options}, got ${describeValue(found.value)}` : 'required key is missing';
+      const options = ('options' in issue ? (issue.options ?? []) : [])
+        .map((option) => JSON.stringify(option))
+        .join(', ');
+      const message = found.present
+        ? `expected one of ${options}, got ${describeValue(found.value)}`
+        : 'required key is missing';
       out.push({ path, message, anchor: found.present ? 'value' : 'parent' });
       continue;
     }
@@ -131,7 +149,8 @@ export function knownKeysAt(schema: z.ZodType, path: KeyPath, data: unknown): st
     node = unwrap(node, valueAt(data, path.slice(0, depth)).value);
     if (depth === path.length) break;
     const part = path[depth];
-    if (node instanceof z.ZodObject && typeof part === 'string') node = node.shape[part] as z.ZodType | undefined;
+    if (node instanceof z.ZodObject && typeof part === 'string')
+      node = node.shape[part] as z.ZodType | undefined;
     else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
     else if (node instanceof z.ZodRecord) node = node.valueType as z.ZodType;
     else node = undefined;
@@ -156,7 +175,9 @@ function unwrap(schema: z.ZodType, value: unknown): z.ZodType {
       const key = node._zod.def.discriminator;
       const tag = valueAt(value, [key]).value;
       const options = node.options as z.ZodType[];
-      const chosen = options.find((o) => o instanceof z.ZodObject && literalValues(o.shape[key]).includes(tag));
+      const chosen = options.find(
+        (o) => o instanceof z.ZodObject && literalValues(o.shape[key]).includes(tag),
+      );
       if (!chosen) return node;
       node = chosen;
     } else {
@@ -198,7 +219,8 @@ export function unknownKeyMessage(key: string, known: readonly string[]): string
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
   const threshold = Math.max(2, Math.floor(key.length / 3));
-  if (best !== undefined && bestDistance <= threshold) return `unknown key "${key}" (did you mean "${best}"?)`;
+  if (best !== undefined && bestDistance <= threshold)
+    return `unknown key "${key}" (did you mean "${best}"?)`;
   if (known.length === 0) return `unknown key "${key}"`;
   return `unknown key "${key}" (expected one of: ${known.join(', ')})`;
 }

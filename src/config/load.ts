@@ -17,7 +17,8 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
     bytes = await readFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new ConfigError(file, '', `cannot read the config file: ${reason}`);
   }
   return parseBytes(bytes, file);
@@ -60,7 +61,7 @@ function parseBytes(bytes: Buffer, file: string): LoadedConfig {
 function firstError(source: YamlSource, issues: readonly ConfigIssue[]): ConfigError {
   let best: { issue: ConfigIssue; offset: number } | undefined;
   for (const issue of issues) {
-    const offset = source.position(issue.path, issue.anchor)?.offset ?? Number.MAX_SAFE_INTEGER;
+    const offset = source.orderOf(issue.path, issue.anchor);
     if (!best || offset < best.offset) best = { issue, offset };
   }
   const issue = best?.issue ?? { path: [], message: 'invalid configuration', anchor: 'value' };

@@ -1,7 +1,7 @@
 // The `auth:` block of a location (contract section 5): basic, api_key or jwt, told apart by `type`.
 // Which combinations of keys are allowed (exactly one JWT key source, ...) is checked in checks.ts.
 import * as z from 'zod';
-import { durationField, headerNameField, sha256HexField } from './schema-fields.js';
+import { DURATION_HINT, durationField, headerNameField, sha256HexField } from './schema-fields.js';
 
 /** Algorithms `jose` verifies. `none` is refused outright: it would accept unsigned tokens. */
 export const JWT_ALGORITHMS = [
@@ -46,7 +46,9 @@ const basicAuth = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('An htpasswd file of bcrypt entries (relative paths: from the config file\'s folder). Either this or `users`.'),
+    .describe(
+      "An htpasswd file of bcrypt entries (relative paths: from the config file's folder). Either this or `users`.",
+    ),
 });
 
 const apiKeyAuth = z.strictObject({
@@ -76,12 +78,16 @@ const jwtAuth = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('HMAC secret (HS* algorithms), at least 32 bytes. One of `secret`, `public_key_file`, `jwks_url`.'),
+    .describe(
+      'HMAC secret (HS* algorithms), at least 32 bytes. One of `secret`, `public_key_file`, `jwks_url`.',
+    ),
   public_key_file: z
     .string()
     .min(1)
     .optional()
-    .describe('PEM public key (SPKI) or certificate (RS*, PS*, ES*, EdDSA). Relative: from the config file\'s folder.'),
+    .describe(
+      "PEM public key (SPKI) or certificate (RS*, PS*, ES*, EdDSA). Relative: from the config file's folder.",
+    ),
   jwks_url: z
     .string()
     .min(1)
@@ -90,7 +96,9 @@ const jwtAuth = z.strictObject({
   algorithms: z
     .array(jwtAlgorithm)
     .min(1)
-    .describe('Accepted `alg` values; required, never `none`. HS* only with `secret`, the others only with keys.'),
+    .describe(
+      'Accepted `alg` values; required, never `none`. HS* only with `secret`, the others only with keys.',
+    ),
   issuer: z.string().min(1).optional().describe('Required `iss` claim value.'),
   audience: z
     .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -98,7 +106,7 @@ const jwtAuth = z.strictObject({
     .describe('Required `aud` claim value, or a list of which one must match.'),
   clock_tolerance: durationField()
     .prefault(0)
-    .describe('Leeway for `exp` and `nbf` checks, a Go duration such as `30s`.'),
+    .describe('Leeway for `exp` and `nbf` checks.' + DURATION_HINT),
   required_claims: z
     .array(z.string().min(1))
     .default([])

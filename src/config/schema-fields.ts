@@ -2,7 +2,13 @@
 // upstream URLs, IPs. Each one validates, explains a refusal, and shows its syntax in the JSON Schema.
 import { isIP } from 'node:net';
 import * as z from 'zod';
-import { DURATION_PATTERN, SIZE_PATTERN, tryParseDuration, tryParseDurationValue, tryParseSize } from './duration.js';
+import {
+  DURATION_PATTERN,
+  SIZE_PATTERN,
+  tryParseDuration,
+  tryParseDurationValue,
+  tryParseSize,
+} from './duration.js';
 
 const DURATION_RE = new RegExp(DURATION_PATTERN);
 
@@ -34,7 +40,9 @@ export function sizeField() {
   return z
     .union([
       z.number().int().min(0),
-      z.string().regex(new RegExp(SIZE_PATTERN), { error: (issue) => badMessage(tryParseSize(String(issue.input))) }),
+      z
+        .string()
+        .regex(new RegExp(SIZE_PATTERN), { error: (issue) => badMessage(tryParseSize(String(issue.input))) }),
     ])
     .transform((value, ctx) => {
       const parsed = tryParseSize(value);
@@ -49,7 +57,9 @@ export function portField() {
   return z
     .union([
       z.number().int().min(0).max(65535),
-      z.string().regex(/^[0-9]{1,5}$/, { error: (issue) => `expected a port number 0-65535, got "${issue.input}"` }),
+      z
+        .string()
+        .regex(/^[0-9]{1,5}$/, { error: (issue) => `expected a port number 0-65535, got "${issue.input}"` }),
     ])
     .transform((value, ctx) => {
       const port = Number(value);
@@ -126,3 +136,8 @@ export function sha256HexField() {
     error: (issue) => `expected a SHA-256 hex digest (64 hex characters), got ${JSON.stringify(issue.input)}`,
   });
 }
+
+/** Appended to the description of every duration and size key (editor hover text). */
+export const DURATION_HINT = ' Go duration: `500ms`, `1.5s`, `1m30s`, `2h`; plain `0` allowed.';
+export const SIZE_HINT =
+  ' Bytes: an integer, or a string such as `64KiB`, `10MB` (1000-based) or `10MiB` (1024-based).';

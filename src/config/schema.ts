@@ -4,11 +4,13 @@ import * as z from 'zod';
 import { compileGoRegex } from './regex.js';
 import { authSchema } from './schema-auth.js';
 import {
+  DURATION_HINT,
   durationField,
   headerNameField,
   headerValueField,
   isIpOrCidr,
   portField,
+  SIZE_HINT,
   sha256HexField,
   sizeField,
   targetUrlField,
@@ -19,34 +21,56 @@ const MiB = 1024 * 1024;
 /** Every `transport.http` key, described once; the global block adds defaults, a location's does not. */
 function transportFields() {
   return {
-    idle_conn_timeout: durationField().describe('How long an idle keep-alive upstream connection is kept.'),
-    max_idle_conns: z.number().int().min(0).describe('Idle keep-alive connections kept across all upstream hosts.'),
-    max_idle_conns_per_host: z.number().int().min(0).describe('Idle keep-alive connections kept per upstream host.'),
+    idle_conn_timeout: durationField().describe(
+      'How long an idle keep-alive upstream connection is kept.' + DURATION_HINT,
+    ),
+    max_idle_conns: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Idle keep-alive connections kept across all upstream hosts.'),
+    max_idle_conns_per_host: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Idle keep-alive connections kept per upstream host.'),
     max_conns_per_host: z
       .number()
       .int()
       .min(0)
       .describe('Connections per upstream host (idle, active and dialing); 0 = unlimited.'),
-    tls_handshake_timeout: durationField().describe('Limit for the TLS handshake with an upstream.'),
+    tls_handshake_timeout: durationField().describe(
+      'Limit for the TLS handshake with an upstream.' + DURATION_HINT,
+    ),
     response_header_timeout: durationField().describe(
-      'Limit for the upstream response headers once the request is written; 0 = none (`request_timeout` still applies).',
+      'Limit for the upstream response headers once the request is written; 0 = none (`request_timeout` still applies).' +
+        DURATION_HINT,
     ),
     expect_continue_timeout: durationField().describe(
-      'How long to wait for `100 Continue` before sending the body of an `Expect: 100-continue` request.',
+      'How long to wait for `100 Continue` before sending the body of an `Expect: 100-continue` request.' +
+        DURATION_HINT,
     ),
     disable_compression: z
       .boolean()
       .describe('Do not ask upstreams for gzip (no `Accept-Encoding` added by Dito).'),
-    dial_timeout: durationField().describe('Limit for opening the TCP connection to an upstream.'),
-    keep_alive: durationField().describe('Interval of TCP keep-alive probes on upstream connections.'),
+    dial_timeout: durationField().describe(
+      'Limit for opening the TCP connection to an upstream.' + DURATION_HINT,
+    ),
+    keep_alive: durationField().describe(
+      'Interval of TCP keep-alive probes on upstream connections.' + DURATION_HINT,
+    ),
     force_http2: z.boolean().describe('Use HTTP/2 to https upstreams (ALPN h2) instead of HTTP/1.1.'),
     cert_file: z
       .string()
-      .describe('Client certificate (PEM) for mTLS to upstreams; `""` = none. Relative: from the config file\'s folder.'),
+      .describe(
+        'Client certificate (PEM) for mTLS to upstreams; `""` = none. Relative: from the config file\'s folder.',
+      ),
     key_file: z.string().describe('Private key (PEM) of `cert_file`; `""` = none.'),
     ca_file: z
       .string()
-      .describe('CA bundle (PEM) that upstream certificates must chain to, instead of the system CAs; `""` = none.'),
+      .describe(
+        'CA bundle (PEM) that upstream certificates must chain to, instead of the system CAs; `""` = none.',
+      ),
     insecure_skip_verify: z
       .boolean()
       .describe('Extension. Skip verification of upstream certificates. Dangerous: only for tests.'),
@@ -101,7 +125,10 @@ function locationTransportSchema() {
 }
 
 const rateLimitingSchema = z.strictObject({
-  enabled: z.boolean().default(false).describe('Turn the `rate-limiter` / `rate-limiter-redis` middleware on.'),
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe('Turn the `rate-limiter` / `rate-limiter-redis` middleware on.'),
   requests_per_second: z
     .number()
     .positive()
@@ -116,7 +143,9 @@ const rateLimitingSchema = z.strictObject({
   failure_mode: z
     .enum(['open', 'closed'])
     .default('open')
-    .describe('Extension. `rate-limiter-redis` when Redis cannot answer: `open` serves, `closed` answers 429.'),
+    .describe(
+      'Extension. `rate-limiter-redis` when Redis cannot answer: `open` serves, `closed` answers 429.',
+    ),
   key: z
     .string()
     .regex(/^(ip|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, {
@@ -136,7 +165,9 @@ const cacheSchema = z.strictObject({
     .describe('Seconds a cached response stays fresh (whole seconds).'),
   max_body_size: sizeField()
     .prefault(MiB)
-    .describe('Extension. Responses with bodies larger than this (bytes) are not cached. Default 1 MiB.'),
+    .describe(
+      'Extension. Responses with bodies larger than this (bytes) are not cached. Default 1 MiB.' + SIZE_HINT,
+    ),
 });
 
 function ttlMessage(input: unknown): string {
@@ -157,35 +188,45 @@ const locationSchema = z.strictObject({
         return z.NEVER;
       }
     })
-    .describe('Regular expression (Go/RE2 style, see docs) matched against the request path; first match wins.'),
+    .describe(
+      'Regular expression (Go/RE2 style, see docs) matched against the request path; first match wins.',
+    ),
   target_url: targetUrlField().describe('Upstream URL: http, https, ws or wss.'),
   replace_path: z
     .boolean()
     .default(false)
-    .describe('true: the upstream path is the target URL\'s path. false: the request path is appended to it.'),
+    .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
   enable_websocket: z.boolean().default(false).describe('Proxy WebSocket upgrades on this location.'),
   additional_headers: z
     .record(headerNameField(), headerValueField())
     .default({})
-    .describe('Headers set on the upstream request (they win over the client\'s).'),
+    .describe("Headers set on the upstream request (they win over the client's)."),
   excluded_headers: z
     .array(headerNameField())
     .default([])
-    .describe('Header names (case-insensitive) removed from the client\'s request.'),
+    .describe("Header names (case-insensitive) removed from the client's request."),
   middlewares: z
     .array(z.string().min(1))
     .default([])
-    .describe('Middlewares in order, the first outermost: auth, rate-limiter, rate-limiter-redis, cache, or plugins.'),
-  rate_limiting: rateLimitingSchema.prefault({}).describe('Settings of `rate-limiter` and `rate-limiter-redis`.'),
+    .describe(
+      'Middlewares in order, the first outermost: auth, rate-limiter, rate-limiter-redis, cache, or plugins.',
+    ),
+  rate_limiting: rateLimitingSchema
+    .prefault({})
+    .describe('Settings of `rate-limiter` and `rate-limiter-redis`.'),
   cache: cacheSchema.prefault({}).describe('Settings of the `cache` middleware.'),
   auth: authSchema.optional(),
   transport: z
-    .strictObject({ http: locationTransportSchema().prefault({}).describe('Keys left out inherit the global ones.') })
+    .strictObject({
+      http: locationTransportSchema().prefault({}).describe('Keys left out inherit the global ones.'),
+    })
     .prefault({})
     .describe('Per-location upstream transport.'),
   max_response_body_size: sizeField()
     .prefault(0)
-    .describe('Response body limit in bytes for this location; 0 = the global `response_limits` one.'),
+    .describe(
+      'Response body limit in bytes for this location; 0 = the global `response_limits` one.' + SIZE_HINT,
+    ),
   disable_response_buffering: z
     .boolean()
     .default(false)
@@ -194,7 +235,10 @@ const locationSchema = z.strictObject({
 
 const loggingSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('JSON logs on stdout.'),
-  verbose: z.boolean().default(false).describe('Add request and response headers to the logs, at debug level.'),
+  verbose: z
+    .boolean()
+    .default(false)
+    .describe('Add request and response headers to the logs, at debug level.'),
   level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Lowest level logged.'),
 });
 
@@ -219,15 +263,27 @@ const redisSchema = z.strictObject({
 });
 
 const pluginsSchema = z.strictObject({
-  directory: z.string().min(1).describe('Folder of signed plugins, one sub-folder per plugin. Relative: from the config file\'s folder.'),
-  public_key_path: z.string().min(1).describe('Ed25519 public key (PEM) the plugin signatures verify against.'),
+  directory: z
+    .string()
+    .min(1)
+    .describe(
+      "Folder of signed plugins, one sub-folder per plugin. Relative: from the config file's folder.",
+    ),
+  public_key_path: z
+    .string()
+    .min(1)
+    .describe('Ed25519 public key (PEM) the plugin signatures verify against.'),
   public_key_hash: sha256HexField().describe('SHA-256 hex of the public key file (`plugin-signer hash`).'),
 });
 
 const listenerTlsSchema = z.strictObject({
   cert_file: z.string().min(1).describe('Server certificate chain (PEM).'),
   key_file: z.string().min(1).describe('Private key (PEM) of `cert_file`.'),
-  ca_file: z.string().min(1).optional().describe('CA (PEM) for client certificates: when set, clients must present one.'),
+  ca_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('CA (PEM) for client certificates: when set, clients must present one.'),
   min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version accepted.'),
 });
 
@@ -238,7 +294,9 @@ export const configSchema = z.strictObject({
   hot_reload: z.boolean().default(false).describe('Watch the file and apply saved changes.'),
   logging: loggingSchema.prefault({}).describe('Logging.'),
   metrics: metricsSchema.prefault({}).describe('Prometheus metrics.'),
-  redis: redisSchema.prefault({}).describe('The Redis used by `rate-limiter-redis` and a distributed `cache`.'),
+  redis: redisSchema
+    .prefault({})
+    .describe('The Redis used by `rate-limiter-redis` and a distributed `cache`.'),
   transport: z
     .strictObject({ http: globalTransportSchema().prefault({}).describe('Global upstream transport.') })
     .prefault({})
@@ -249,16 +307,18 @@ export const configSchema = z.strictObject({
       max_response_body_size: sizeField()
         .refine((size) => size > 0, { error: 'must be more than 0 bytes' })
         .prefault(100 * MiB)
-        .describe('Global response body limit in bytes. Default 100 MiB.'),
+        .describe('Global response body limit in bytes. Default 100 MiB.' + SIZE_HINT),
     })
     .prefault({})
     .describe('Response size limits.'),
   request_timeout: durationField()
     .prefault('30s')
-    .describe('Limit for one proxied request to get its response headers; 0 = none.'),
+    .describe('Limit for one proxied request to get its response headers; 0 = none.' + DURATION_HINT),
   shutdown_timeout: durationField()
     .prefault('15s')
-    .describe('Extension. How long SIGTERM/SIGINT wait for in-flight requests before closing them.'),
+    .describe(
+      'Extension. How long SIGTERM/SIGINT wait for in-flight requests before closing them.' + DURATION_HINT,
+    ),
   trusted_proxies: z
     .array(
       z.string().refine(isIpOrCidr, {

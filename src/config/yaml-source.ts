@@ -62,10 +62,15 @@ export class YamlSource {
       const firstLine = problem.message.split('\n')[0] ?? problem.message;
       throw new ConfigError(source.where(problem.pos[0]), '', firstLine.replace(/\.$/, ''));
     }
-    if (doc.contents === null) throw new ConfigError(`${file}:1:1`, '', 'the file is empty: expected a mapping');
+    if (doc.contents === null)
+      throw new ConfigError(`${file}:1:1`, '', 'the file is empty: expected a mapping');
     if (!isMap(doc.contents)) {
       const kind = isSeq(doc.contents) ? 'a list' : 'a single value';
-      throw new ConfigError(source.where(doc.contents.range?.[0]), '', `expected a mapping (key: value pairs), got ${kind}`);
+      throw new ConfigError(
+        source.where(doc.contents.range?.[0]),
+        '',
+        `expected a mapping (key: value pairs), got ${kind}`,
+      );
     }
     source.checkKeys(doc.contents, []);
     let data: unknown;
@@ -99,6 +104,19 @@ export class YamlSource {
       return { offset, line, col };
     }
     return undefined;
+  }
+
+  /**
+   * Where an issue falls in file order. A missing key is only known once its whole mapping has
+   * been read, so it sorts at the mapping's end: a misspelt key inside it is reported first.
+   */
+  orderOf(path: KeyPath, anchor: Anchor): number {
+    if (anchor === 'parent') {
+      const parent = this.find(path.slice(0, -1));
+      const end = this.resolve(parent?.value)?.range?.[1];
+      if (end !== undefined) return end;
+    }
+    return this.position(path, anchor)?.offset ?? Number.MAX_SAFE_INTEGER;
   }
 
   /** Maps a key path to `file:line:col` (see `LoadedConfig.locate`). */
@@ -171,7 +189,11 @@ export class YamlSource {
       const name = String(key.value);
       if (isMergeKey(key)) continue;
       if (seen.has(name)) {
-        throw new ConfigError(this.where(key.range?.[0]), formatKeyPath([...path, name]), `duplicate key "${name}"`);
+        throw new ConfigError(
+          this.where(key.range?.[0]),
+          formatKeyPath([...path, name]),
+          `duplicate key "${name}"`,
+        );
       }
       seen.add(name);
       this.checkKeys(pair.value, [...path, name]);
