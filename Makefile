@@ -38,8 +38,14 @@ test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
 	$(NODE_LTS) --version
 	bash scripts/run-tests.sh $(abspath $(NODE_LTS))
 
-run: build ## run Dito with ./config.yaml
-	$(NODE) dist/src/cli/dito.js -f config.yaml
+run: build ## run Dito with bin/config.yaml (made by quick-start/setup), else ./config.yaml
+	@if [ -f bin/config.yaml ]; then $(NODE) dist/src/cli/dito.js -f bin/config.yaml; else $(NODE) dist/src/cli/dito.js -f config.yaml; fi
+
+bin/config.yaml:
+	cp configs/quick-start.yaml bin/config.yaml
+
+quick-start: build bin/config.yaml ## fresh clone → demo backend + Dito on :8081 (no internet, no Redis)
+	bash scripts/quick-start.sh
 
 clean: ## remove build output and caches
 	rm -rf dist .cache

@@ -1,0 +1,183 @@
+// Header rewriting in both directions, built for one pass over the raw header list.
+// Rule order matters for security: the client's hop-by-hop headers and every name its
+// `Connection` header lists are dropped first, then Dito adds its own, so a client can never
+// delete X-Forwarded-* or X-Request-ID by naming them in `Connection`.
+
+/** Hop-by-hop headers (RFC 9110 7.6.1, plus the RFC 2616 proxy-auth pair and Proxy-Connection). */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Headers whose value Dito sets itself on the upstream request. */
+const DITO_OWNED = [
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+  'x-request-id',
+];
+
+/** What a location does to request headers, computed once at load. */
+export interface RequestHeaderPlan {
+  /** Lower-cased names never copied from the client. */
+  readonly drop: ReadonlySet<string>;
+  /** `additional_headers` as a flat [name, value, ...] list. */
+  readonly additional: readonly string[];
+  /** Value of the upstream `Host` header. */
+  readonly host: string;
+  /** WebSocket handshake: `Upgrade` passes and `Connection: Upgrade` is sent. */
+  readonly upgrade: boolean;
+}
+
+export function compileRequestHeaderPlan(options: {
+  host: string;
+  additional: ReadonlyArray<readonly [string, string]>;
+  excluded: readonly string[];
+  /** `disable_compression`: ask the upstream for identity bodies. */
+  stripAcceptEncoding: boolean;
+  /** Keep `Upgrade`/`Connection: upgrade` (WebSocket handshakes). */
+  forUpgrade?: boolean;
+}): RequestHeaderPlan {
+  const drop = new Set<string>(HOP_BY_HOP);
+  if (options.forUpgrade) drop.delete('upgrade');
+  for (const name of DITO_OWNED) drop.add(name);
+  // Dito answers `Expect: 100-continue` itself; undici refuses to send it anyway.
+  drop.add('expect');
+  for (const name of options.excluded) drop.add(name.toLowerCase());
+  const additional: string[] = [];
+  for (const [name, value] of options.additional) {
+    drop.add(name.toLowerCase());
+    additional.push(name, value);
+  }
+  if (options.stripAcceptEncoding) drop.add('accept-encoding');
+  return { drop, additional, host: options.host, upgrade: options.forUpgrade === true };
+}
+
+/** Lower-cased tokens of every `Connection` header in a raw header list. */
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let tokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      tokens ??= new Set();
+      for (const token of raw[i + 1]!.split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t !== '') tokens.add(t);
+      }
+    }
+  }
+  return tokens;
+}
+
+export interface ForwardingFacts {
+  clientIp: string;
+  proto: 'http' | 'https';
+  requestId: string;
+}
+
+/**
+ * The upstream request's headers as a flat [name, value, ...] list, from the client's raw
+ * headers (as received, or as a middleware left them).
+ */
+export function buildUpstreamHeaders(
+  raw: readonly string[],
+  plan: RequestHeaderPlan,
+  facts: ForwardingFacts,
+): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = ['host', plan.host];
+  let forwardedFor: string | undefined;
+  let clientHost: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
+    if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;
+    if (plan.drop.has(lower)) {
+      if (lower === 'x-forwarded-for') {
+        forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;
+      } else if (lower === 'host') {
+        clientHost ??= raw[i + 1]!;
+      }
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  out.push(
+    'x-forwarded-for',
+    forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
+    'x-forwarded-proto',
+    facts.proto,
+    'x-real-ip',
+    facts.clientIp,
+    'x-request-id',
+    facts.requestId,
+  );
+  if (clientHost !== undefined) out.push('x-forwarded-host', clientHost);
+  if (plan.upgrade) out.push('connection', 'Upgrade');
+  for (let i = 0; i < plan.additional.length; i++) out.push(plan.additional[i]!);
+  return out;
+}
+
+/** Flattens a Node `IncomingHttpHeaders` object (as a middleware may have edited it) to raw form. */
+export function flattenHeaderObject(headers: Record<string, string | string[] | undefined>): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
+  }
+  return out;
+}
+
+/**
+ * The client response's headers from the upstream's raw ones (latin1 Buffers from undici):
+ * hop-by-hop and Connection-named headers dropped, `X-Request-ID` replaced by Dito's, and
+ * `Content-Length` dropped when `dropContentLength` (the buffered path sets its own).
+ * Returns the flat list and the upstream's declared content length (-1 when absent).
+ */
+export function buildResponseHeaders(
+  raw: readonly Buffer[],
+  requestId: string,
+  dropContentLength: boolean,
+): { headers: string[]; contentLength: number } {
+  const out: string[] = [];
+  let named: Set<string> | undefined;
+  let contentLength = -1;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      named ??= new Set();
+      for (const token of raw[i + 1]!.toString('latin1').split(',')) named.add(token.trim().toLowerCase());
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') continue;
+    if (lower === 'content-length') {
+      contentLength = Number(raw[i + 1]!.toString('latin1'));
+      if (dropContentLength) continue;
+    }
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  if (named !== undefined) {
+    let w = 0;
+    for (let r = 0; r < out.length; r += 2) {
+      if (named.has(out[r]!.toLowerCase())) continue;
+      out[w++] = out[r]!;
+      out[w++] = out[r + 1]!;
+    }
+    out.length = w;
+  }
+  out.push('x-request-id', requestId);
+  return { headers: out, contentLength };
+}

@@ -1,0 +1,269 @@
+// Forwards one HTTP request to its location's upstream and relays the answer.
+// Built on undici's `dispatch` with one handler object per request: no stream objects, no
+// promise chains, backpressure by pausing the upstream socket while the client is slow.
+// undici 7's Client speaks the callback interface below natively (onConnect/onHeaders/...);
+// using it skips the per-request wrapper the newer controller interface goes through.
+import type { Dispatcher } from 'undici';
+import { rewritePath } from '../routing/router.js';
+import type { CompiledLocation } from '../runtime/location.js';
+import { DitoError, type ErrorCode, sendError } from './errors.js';
+import type { Exchange } from './exchange.js';
+import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Error codes of a connection the upstream closed before it answered: safe to retry once. */
+const STALE_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
+
+/** Why Dito aborted an upstream request itself. */
+class ClientGone extends Error {}
+
+/** Maps an upstream failure to the error code the client gets. */
+export function classifyUpstreamError(err: unknown): ErrorCode {
+  if (err instanceof DitoError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'DITO_ERR_UPSTREAM_RESET';
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'DITO_ERR_UPSTREAM_TIMEOUT';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'DITO_ERR_UPSTREAM_CONNECT';
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UND_ERR_INFO':
+      return 'DITO_ERR_UPSTREAM_PROTOCOL';
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return 'DITO_ERR_BAD_REQUEST';
+  }
+  if (code.startsWith('HPE_')) return 'DITO_ERR_UPSTREAM_PROTOCOL';
+  if (TLS_CODE.test(code)) return 'DITO_ERR_UPSTREAM_TLS';
+  return 'DITO_ERR_UPSTREAM_RESET';
+}
+
+/** Called when an exchange's upstream error needs logging (the proxy does not log itself). */
+export type UpstreamErrorReporter = (exchange: Exchange, code: ErrorCode, err: unknown) => void;
+
+/**
+ * One request's journey upstream and back. Holds per-request state as fields so that the
+ * hot path allocates this object and little else.
+ */
+class ProxyHandler {
+  private abortUpstream: ((reason: Error) => void) | undefined;
+  private responseStarted = false;
+  private done = false;
+  private bodySent = false;
+  private received = 0;
+  private chunks: Buffer[] | undefined;
+  private status = 0;
+  private headers: string[] | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly dispatchedAt = performance.now();
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly location: CompiledLocation,
+    private readonly options: Dispatcher.DispatchOptions,
+    private readonly report: UpstreamErrorReporter,
+  ) {}
+
+  start(): void {
+    const { res } = this.exchange;
+    // A client that leaves stops the upstream request too: no orphaned upstream work.
+    res.once('close', this.onClientClose);
+    if (this.location.requestTimeoutMs > 0) {
+      this.timer = setTimeout(this.onTimeout, this.location.requestTimeoutMs);
+    }
+    this.location.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (!this.done) this.finish(new ClientGone('client closed the connection'));
+  };
+
+  private readonly onTimeout = (): void => {
+    this.timer = undefined;
+    if (!this.responseStarted && !this.done) {
+      this.abortUpstream?.(new DitoError('DITO_ERR_UPSTREAM_TIMEOUT'));
+      // Not connected yet (queued or dialling): answer now; undici drops the request later.
+      if (this.abortUpstream === undefined) this.fail(new DitoError('DITO_ERR_UPSTREAM_TIMEOUT'));
+    }
+  };
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.done) {
+      abort(new ClientGone('client closed the connection'));
+      return;
+    }
+    this.abortUpstream = abort;
+  }
+
+  // undici 7 passes the chunk itself here (its typings describe the newer size-only form).
+  onBodySent(chunk: Buffer | string | number): void {
+    this.bodySent = true;
+    this.exchange.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (status < 200 || this.done) return true; // informational answers are not relayed
+    this.responseStarted = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const exchange = this.exchange;
+    exchange.upstreamMs = performance.now() - this.dispatchedAt;
+    const location = this.location;
+    const isHead = exchange.req.method === 'HEAD';
+    const hasBody = !isHead && status !== 204 && status !== 304;
+    const buffer = location.bufferResponse && hasBody;
+    const { headers, contentLength } = buildResponseHeaders(rawHeaders, exchange.requestId, buffer);
+    if (hasBody && contentLength > location.maxResponseBodySize) {
+      this.overLimit();
+      return false;
+    }
+    const observers = exchange.observers;
+    if (observers !== undefined) for (const o of observers) o.onHeaders?.(status, headers);
+    if (buffer) {
+      this.status = status;
+      this.headers = headers;
+      this.chunks = [];
+      return true;
+    }
+    exchange.res.writeHead(status, headers);
+    if (!hasBody) return true;
+    exchange.res.on('drain', resume);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return true;
+    this.received += chunk.length;
+    if (this.received > this.location.maxResponseBodySize) {
+      this.overLimit();
+      return false;
+    }
+    const observers = this.exchange.observers;
+    if (observers !== undefined) for (const o of observers) o.onData?.(chunk);
+    if (this.chunks !== undefined) {
+      this.chunks.push(chunk);
+      return true;
+    }
+    this.exchange.bytesOut += chunk.length;
+    // false pauses the upstream socket until the client drains ('drain' → resume).
+    return this.exchange.res.write(chunk);
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    const { res, observers } = this.exchange;
+    res.off('close', this.onClientClose);
+    if (this.chunks !== undefined) {
+      const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
+      this.headers!.push('content-length', String(body.length));
+      res.writeHead(this.status, this.headers);
+      this.exchange.bytesOut += body.length;
+      res.end(body);
+    } else {
+      res.end();
+    }
+    if (observers !== undefined) for (const o of observers) o.onEnd?.();
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    if (err instanceof ClientGone) return;
+    const exchange = this.exchange;
+    const code = classifyUpstreamError(err);
+    if (this.canRetry(err)) {
+      exchange.retries++;
+      this.abortUpstream = undefined;
+      this.location.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+      return;
+    }
+    this.report(exchange, code, err);
+    this.fail(err);
+  }
+
+  /** A reused keep-alive connection the upstream had just closed: retry once, if safe. */
+  private canRetry(err: Error): boolean {
+    if (this.responseStarted || this.bodySent || this.exchange.retries > 0) return false;
+    if (!IDEMPOTENT.has(this.exchange.req.method!)) return false;
+    if (this.options.body != null) return false;
+    const code = (err as { code?: string }).code;
+    return code !== undefined && STALE_CONNECTION_CODES.has(code);
+  }
+
+  private overLimit(): void {
+    const exchange = this.exchange;
+    this.abortUpstream?.(new ClientGone('response over the size limit'));
+    exchange.errorCode = 'DITO_ERR_RESPONSE_TOO_LARGE';
+    if (this.chunks === undefined && exchange.res.headersSent) {
+      // Streaming and already under way: cut the connection so the truncation is visible.
+      this.finish(new DitoError('DITO_ERR_RESPONSE_TOO_LARGE'));
+      exchange.res.destroy();
+      return;
+    }
+    this.chunks = undefined;
+    this.finish(new DitoError('DITO_ERR_RESPONSE_TOO_LARGE'));
+    exchange.bytesOut += sendError(exchange.res, 'DITO_ERR_RESPONSE_TOO_LARGE', exchange.requestId, {
+      limit_bytes: this.location.maxResponseBodySize,
+      path: exchange.path,
+    });
+  }
+
+  private fail(err: unknown): void {
+    if (this.done) return;
+    const exchange = this.exchange;
+    const code = classifyUpstreamError(err);
+    exchange.errorCode = code;
+    this.finish(err);
+    exchange.bytesOut += sendError(exchange.res, code, exchange.requestId);
+  }
+
+  private finish(reason: unknown): void {
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.exchange.res.off('close', this.onClientClose);
+    if (reason instanceof Error && !(reason instanceof DitoError)) this.abortUpstream?.(reason);
+    const observers = this.exchange.observers;
+    if (observers !== undefined) for (const o of observers) o.onAbort?.(reason);
+  }
+}
+
+/** Whether the client's request carries a body (framing already validated by Node's parser). */
+function requestHasBody(exchange: Exchange): boolean {
+  const headers = exchange.req.headers;
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+/** Forwards the exchange to the location's upstream. */
+export function forward(exchange: Exchange, location: CompiledLocation, report: UpstreamErrorReporter): void {
+  const { req, res } = exchange;
+  const raw = exchange.headersEdited ? flattenHeaderObject(req.headers) : req.rawHeaders;
+  const headers = buildUpstreamHeaders(raw, location.headerPlan, exchange);
+  const hasBody = requestHasBody(exchange);
+  if (exchange.expectContinue) {
+    // Only now, with routing and middlewares passed, is the client invited to send its body.
+    exchange.expectContinue = false;
+    if (hasBody) res.writeContinue();
+  }
+  exchange.upstream = location.origin;
+  const options: Dispatcher.DispatchOptions = {
+    path: rewritePath(location.targetPath, location.replacePath, exchange.path, exchange.query),
+    method: req.method as Dispatcher.HttpMethod,
+    headers,
+    body: hasBody ? req : null,
+    headersTimeout: location.responseHeaderTimeoutMs,
+    // undici's own retry logic is for idempotent requests only; ours decides explicitly.
+    idempotent: false,
+    blocking: false,
+  };
+  new ProxyHandler(exchange, location, options, report).start();
+}

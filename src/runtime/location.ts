@@ -1,0 +1,32 @@
+// A location compiled for serving: everything the request path needs, computed at load.
+import type { Dispatcher } from 'undici';
+import type { LocationConfig } from '../config/types.js';
+import type { Handler } from '../middlewares/chain.js';
+import type { Middleware } from '../middlewares/types.js';
+import type { RequestHeaderPlan } from '../proxy/headers.js';
+import type { TargetPath } from '../routing/router.js';
+
+export interface CompiledLocation {
+  readonly config: LocationConfig;
+  readonly index: number;
+  /** The `path` pattern as written: the metrics label and access-log field. */
+  readonly pattern: string;
+  readonly regex: RegExp;
+  readonly target: URL;
+  /** `http://host:port` or `https://...` of the upstream (ws targets mapped to http). */
+  readonly origin: string;
+  readonly targetPath: TargetPath;
+  readonly replacePath: boolean;
+  readonly headerPlan: RequestHeaderPlan;
+  /** Header plan for WebSocket handshakes (keeps Upgrade/Connection). */
+  readonly upgradeHeaderPlan: RequestHeaderPlan;
+  readonly dispatcher: Dispatcher;
+  readonly middlewares: readonly Middleware[];
+  /** The middleware chain ending in the proxy: what a matched request runs. */
+  readonly handle: Handler;
+  readonly maxResponseBodySize: number;
+  readonly bufferResponse: boolean;
+  readonly requestTimeoutMs: number;
+  /** 0 = none. */
+  readonly responseHeaderTimeoutMs: number;
+}

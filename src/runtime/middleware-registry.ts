@@ -1,0 +1,18 @@
+// Resolves middleware names to factories: the built-ins and the loaded plugins share one
+// namespace and one interface; an unknown name is a config error at its position.
+import type { DitoConfig, LocationConfig } from '../config/types.js';
+import type { Middleware } from '../middlewares/types.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface MiddlewareContext {
+  readonly config: DitoConfig;
+  readonly location: LocationConfig;
+  readonly logger: Logger;
+  /** State carried across reloads, keyed by the factory (e.g. limiter buckets). */
+  readonly carry: Map<string, unknown>;
+}
+
+export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;
+
+/** Built-in middlewares by name. Each feature module registers itself here. */
+export const builtinMiddlewares = new Map<string, MiddlewareFactory>();

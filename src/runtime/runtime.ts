@@ -1,0 +1,171 @@
+// Turns a validated config into a runtime: compiled locations (regex, header plans, upstream
+// pools, middleware chains) and a router. A reload builds a new runtime beside the old one and
+// swaps it in; every request keeps the runtime it started with; the old one closes when idle.
+import { ConfigError } from '../config/errors.js';
+import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.js';
+import { compileChain } from '../middlewares/chain.js';
+import type { Middleware } from '../middlewares/types.js';
+import type { Logger } from '../observability/logger.js';
+import { TrustedProxies } from '../proxy/client-ip.js';
+import { sendError } from '../proxy/errors.js';
+import type { Exchange } from '../proxy/exchange.js';
+import { compileRequestHeaderPlan } from '../proxy/headers.js';
+import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
+import { compileTargetPath, Router } from '../routing/router.js';
+import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
+import type { CompiledLocation } from './location.js';
+import { builtinMiddlewares, type MiddlewareFactory } from './middleware-registry.js';
+
+export interface Runtime {
+  readonly loaded: LoadedConfig;
+  readonly config: DitoConfig;
+  readonly router: Router<CompiledLocation>;
+  readonly trustedProxies: TrustedProxies;
+  readonly logger: Logger;
+  /** Requests currently using this runtime. */
+  inFlight: number;
+  close(): Promise<void>;
+}
+
+export interface RuntimeDependencies {
+  logger: Logger;
+  /** Plugin middlewares by name (already verified and initialised). */
+  plugins?: ReadonlyMap<string, MiddlewareFactory>;
+  /** State handed from the previous runtime to middlewares whose settings did not change. */
+  carry?: Map<string, unknown>;
+}
+
+function hostHeader(target: URL): string {
+  // URL drops default ports already, which is what Host must carry.
+  return target.host;
+}
+
+function resolveMiddlewares(
+  loaded: LoadedConfig,
+  location: LocationConfig,
+  deps: RuntimeDependencies,
+  carry: Map<string, unknown>,
+): Middleware[] {
+  return location.middlewares.map((name, i) => {
+    const factory = deps.plugins?.get(name) ?? builtinMiddlewares.get(name);
+    if (factory === undefined) {
+      const known = [...builtinMiddlewares.keys(), ...(deps.plugins?.keys() ?? [])].sort();
+      throw new ConfigError(
+        loaded.locate(['locations', location.index, 'middlewares', i]),
+        `locations[${location.index}].middlewares[${i}]`,
+        `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
+      );
+    }
+    return factory({ config: loaded.config, location, logger: deps.logger, carry });
+  });
+}
+
+/** The location's pool; unreadable certificate files become config errors at their key. */
+function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: UpstreamClients) {
+  try {
+    return clients.get(location.targetUrl!, location.transport);
+  } catch (err) {
+    const t = location.transport;
+    const key = ['cert_file', 'key_file', 'ca_file'].find((k) => {
+      const file = k === 'cert_file' ? t.certFile : k === 'key_file' ? t.keyFile : t.caFile;
+      return file !== undefined && String((err as Error).message).includes(file);
+    });
+    const path = ['locations', location.index, 'transport', 'http', key ?? 'cert_file'];
+    throw new ConfigError(
+      loaded.locate(path),
+      `locations[${location.index}].transport.http.${key ?? 'cert_file'}`,
+      `cannot read certificate file: ${(err as Error).message}`,
+    );
+  }
+}
+
+export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
+  const config = loaded.config;
+  const logger = deps.logger;
+  const clients = new UpstreamClients();
+  const carry = deps.carry ?? new Map<string, unknown>();
+  const middlewaresToClose: Middleware[] = [];
+
+  const reportUpstreamError: UpstreamErrorReporter = (exchange, code, err) => {
+    logger.warn(
+      { request_id: exchange.requestId, upstream: exchange.upstream, code, err: (err as Error)?.message },
+      'upstream request failed',
+    );
+  };
+  const onMiddlewareError = (exchange: Exchange, middleware: string, err: unknown): void => {
+    logger.error({ request_id: exchange.requestId, middleware, err }, 'middleware failed');
+    exchange.errorCode = 'DITO_ERR_INTERNAL';
+    exchange.bytesOut += sendError(exchange.res, 'DITO_ERR_INTERNAL', exchange.requestId);
+  };
+  const onMiddlewareWarning = (exchange: Exchange, middleware: string, problem: string): void => {
+    logger.warn({ request_id: exchange.requestId, middleware }, problem);
+  };
+
+  try {
+    const locations = config.locations.map((location): CompiledLocation => {
+      if (location.targetUrl === undefined) {
+        throw new ConfigError(
+          loaded.locate(['locations', location.index]),
+          `locations[${location.index}]`,
+          'target_url is required',
+        );
+      }
+      const target = location.targetUrl;
+      const transport = location.transport;
+      const headerOptions = {
+        host: hostHeader(target),
+        additional: location.additionalHeaders,
+        excluded: location.excludedHeaders,
+        stripAcceptEncoding: transport.disableCompression,
+      };
+      const middlewares = resolveMiddlewares(loaded, location, deps, carry);
+      middlewaresToClose.push(...middlewares);
+      const compiled: CompiledLocation = {
+        config: location,
+        index: location.index,
+        pattern: location.path,
+        regex: location.pathRegex,
+        target,
+        origin: httpOrigin(target),
+        targetPath: compileTargetPath(target),
+        replacePath: location.replacePath,
+        headerPlan: compileRequestHeaderPlan(headerOptions),
+        upgradeHeaderPlan: compileRequestHeaderPlan({ ...headerOptions, forUpgrade: true }),
+        dispatcher: upstreamFor(loaded, location, clients),
+        middlewares,
+        // Filled just below, once the object exists for the terminal handler to close over.
+        handle: () => {},
+        maxResponseBodySize: location.maxResponseBodySize,
+        bufferResponse: !location.disableResponseBuffering,
+        requestTimeoutMs: config.requestTimeoutMs,
+        responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
+      };
+      const terminal = (exchange: Exchange) => forward(exchange, compiled, reportUpstreamError);
+      (compiled as { handle: CompiledLocation['handle'] }).handle = compileChain(
+        middlewares,
+        terminal,
+        onMiddlewareError,
+        onMiddlewareWarning,
+      );
+      return compiled;
+    });
+
+    return {
+      loaded,
+      config,
+      router: new Router(locations),
+      trustedProxies: new TrustedProxies(config.trustedProxies),
+      logger,
+      inFlight: 0,
+      async close() {
+        await clients.close();
+        await Promise.allSettled(middlewaresToClose.map((m) => m.close?.()));
+      },
+    };
+  } catch (err) {
+    // A half-built runtime must not leak pools or middleware resources.
+    void clients.close();
+    for (const m of middlewaresToClose) void m.close?.();
+    throw err;
+  }
+}

@@ -1,0 +1,361 @@
+// The client-facing listener: takes requests off the wire, normalises and routes them, runs the
+// location's chain, and owns the connection lifecycle (drain on shutdown, runtime swaps).
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { headersForLog, type Logger } from '../observability/logger.js';
+import { peerAddress } from '../proxy/client-ip.js';
+import { type ErrorCode, rawErrorResponse, sendError } from '../proxy/errors.js';
+import type { Exchange } from '../proxy/exchange.js';
+import { requestIdFrom } from '../proxy/request-id.js';
+import { InvalidPathError, normalizePath, splitTarget } from '../routing/normalize-path.js';
+import type { CompiledLocation } from './location.js';
+import type { Runtime } from './runtime.js';
+
+/** Requests with more headers than this are refused with 431 (see CVE-2026-58044 below). */
+export const MAX_HEADER_COUNT = 100;
+/** Request targets longer than this are refused with 414. */
+export const MAX_URL_LENGTH = 8192;
+
+/** Handles a path on the main port that is never proxied (metrics, health). */
+export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Told about every finished request (metrics). */
+export interface RequestListener {
+  requestFinished(exchange: Exchange, location: CompiledLocation | undefined, durationMs: number): void;
+}
+
+/** Handles WebSocket upgrades on locations with `enable_websocket`. */
+export type UpgradeHandler = (
+  exchange: Exchange,
+  location: CompiledLocation,
+  socket: Duplex,
+  head: Buffer,
+  runtime: Runtime,
+) => void;
+
+export interface ServerOptions {
+  logger: Logger;
+  /** Builds the listener (HTTPS/HTTP2 listeners plug in here); plain HTTP/1.1 by default. */
+  createListener?: () => Server;
+}
+
+function parserErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'DITO_ERR_HEADERS_TOO_LARGE';
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 'DITO_ERR_REQUEST_BODY_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'DITO_ERR_REQUEST_TIMEOUT';
+    default:
+      return 'DITO_ERR_BAD_REQUEST';
+  }
+}
+
+export class DitoServer {
+  readonly server: Server;
+  private current: Runtime;
+  private readonly logger: Logger;
+  private draining = false;
+  private readonly localHandlers = new Map<string, LocalHandler>();
+  private readonly listeners: RequestListener[] = [];
+  private upgradeHandler: UpgradeHandler | undefined;
+  private openConnections = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(runtime: Runtime, options: ServerOptions) {
+    this.current = runtime;
+    this.logger = options.logger;
+    const server = options.createListener?.() ?? createServer();
+    // Node keeps at most this many headers and silently drops the rest while still using them
+    // for framing (CVE-2026-58044, unfixed on Node 20): we refuse such requests instead.
+    server.maxHeadersCount = MAX_HEADER_COUNT + 1;
+    // Longer than the common 60 s idle timeout of load balancers in front of us.
+    server.keepAliveTimeout = 65_000;
+    server.on('request', (req, res) => this.handleRequest(req, res));
+    server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
+    server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
+    server.on('connect', (_req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED'));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.handleClientError(err, socket),
+    );
+    server.on('connection', (socket: Duplex) => {
+      this.openConnections++;
+      socket.once('close', () => {
+        this.openConnections--;
+        if (this.openConnections === 0) this.notifyIdle();
+      });
+    });
+    this.server = server;
+  }
+
+  get runtime(): Runtime {
+    return this.current;
+  }
+
+  get connections(): number {
+    return this.openConnections;
+  }
+
+  /** Serves `path` on the main port before routing (exact match on the normalised path). */
+  addLocalHandler(path: string, handler: LocalHandler): void {
+    this.localHandlers.set(path, handler);
+  }
+
+  removeLocalHandler(path: string): void {
+    this.localHandlers.delete(path);
+  }
+
+  addRequestListener(listener: RequestListener): void {
+    this.listeners.push(listener);
+  }
+
+  setUpgradeHandler(handler: UpgradeHandler): void {
+    this.upgradeHandler = handler;
+  }
+
+  /** Swaps in a new runtime; returns the old one (to be closed once its requests finish). */
+  swapRuntime(next: Runtime): Runtime {
+    const previous = this.current;
+    this.current = next;
+    return previous;
+  }
+
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (keep-alive connections are told to close),
+   * and after `timeoutMs` closes whatever is left. Resolves when every connection is gone.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const idle =
+      this.openConnections === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([idle, expired]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn({ open_connections: this.openConnections }, 'drain time ran out: closing connections');
+      this.server.closeAllConnections();
+    }
+    await closed;
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private handleRequest(req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
+    const runtime = this.current;
+    const startedAt = performance.now();
+    const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
+    if (this.draining) {
+      // Finish this one, but tell the client not to send another on this connection.
+      res.shouldKeepAlive = false;
+    }
+    if (req.rawHeaders.length > MAX_HEADER_COUNT * 2) {
+      this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
+      return;
+    }
+    if (req.method === 'TRACE') {
+      this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
+      return;
+    }
+    const url = req.url ?? '/';
+    if (url.length > MAX_URL_LENGTH) {
+      this.refuse(req, res, 'DITO_ERR_URI_TOO_LONG', requestId, startedAt);
+      return;
+    }
+    let path: string;
+    let query: string;
+    try {
+      const target = splitTarget(url);
+      path = normalizePath(target.path);
+      query = target.query;
+    } catch (err) {
+      const code =
+        err instanceof InvalidPathError && err.reason === 'traversal'
+          ? 'DITO_ERR_PATH_TRAVERSAL'
+          : 'DITO_ERR_BAD_REQUEST';
+      this.refuse(req, res, code, requestId, startedAt);
+      return;
+    }
+
+    const local = this.localHandlers.get(path);
+    if (local !== undefined) {
+      local(req, res);
+      return;
+    }
+
+    const location = runtime.router.match(path);
+    const exchange: Exchange = {
+      req,
+      res,
+      requestId,
+      clientIp: runtime.trustedProxies.clientIp(
+        peerAddress(req.socket.remoteAddress),
+        req.headers['x-forwarded-for'] as string | undefined,
+      ),
+      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      startedAt,
+      path,
+      query,
+      expectContinue,
+      bytesIn: 0,
+      bytesOut: 0,
+      retries: 0,
+      headersEdited: location !== undefined && location.middlewares.length > 0,
+    };
+    runtime.inFlight++;
+    res.once('close', () => this.requestDone(exchange, location, runtime));
+    if (location === undefined) {
+      exchange.errorCode = 'DITO_ERR_NOT_FOUND';
+      exchange.bytesOut += sendError(res, 'DITO_ERR_NOT_FOUND', requestId, { path });
+      return;
+    }
+    location.handle(exchange);
+  }
+
+  /** Answers with one of Dito's errors before any routing happened. */
+  private refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: ErrorCode,
+    requestId: string,
+    startedAt: number,
+  ): void {
+    // The body (if any) is not wanted: close the connection instead of reading it.
+    res.shouldKeepAlive = false;
+    sendError(res, code, requestId);
+    this.logger.info(
+      {
+        method: req.method,
+        status: res.statusCode,
+        request_id: requestId,
+        error: code,
+        duration_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
+      },
+      'request refused',
+    );
+  }
+
+  private requestDone(exchange: Exchange, location: CompiledLocation | undefined, runtime: Runtime): void {
+    runtime.inFlight--;
+    const durationMs = performance.now() - exchange.startedAt;
+    for (const listener of this.listeners) listener.requestFinished(exchange, location, durationMs);
+    const logger = runtime.logger;
+    if (!logger.isLevelEnabled('info')) return;
+    const { req, res } = exchange;
+    const entry: Record<string, unknown> = {
+      method: req.method,
+      path: exchange.path,
+      location: location?.pattern ?? null,
+      status: res.statusCode,
+      bytes_in: exchange.bytesIn,
+      bytes_out: exchange.bytesOut,
+      duration_ms: Math.round(durationMs * 1000) / 1000,
+      upstream: exchange.upstream ?? null,
+      upstream_ms: exchange.upstreamMs === undefined ? null : Math.round(exchange.upstreamMs * 1000) / 1000,
+      request_id: exchange.requestId,
+      client_ip: exchange.clientIp,
+    };
+    if (exchange.retries > 0) entry.retries = exchange.retries;
+    if (exchange.errorCode !== undefined) entry.error = exchange.errorCode;
+    if (!res.writableFinished) entry.aborted = true;
+    if (runtime.config.logging.verbose && logger.isLevelEnabled('debug')) {
+      entry.request_headers = headersForLog(req.rawHeaders);
+      entry.response_headers = headersForLog(flattenOutgoing(res));
+      logger.debug(entry, 'request');
+      return;
+    }
+    logger.info(entry, 'request');
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const runtime = this.current;
+    let path: string;
+    let location: CompiledLocation | undefined;
+    try {
+      path = normalizePath(splitTarget(req.url ?? '/').path);
+      location = runtime.router.match(path);
+    } catch {
+      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST');
+      return;
+    }
+    if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
+      const target = splitTarget(req.url ?? '/');
+      const exchange: Exchange = {
+        req,
+        res: new ServerResponse(req),
+        requestId: requestIdFrom(req.headers['x-request-id'] as string | undefined),
+        clientIp: runtime.trustedProxies.clientIp(
+          peerAddress(req.socket.remoteAddress),
+          req.headers['x-forwarded-for'] as string | undefined,
+        ),
+        proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+        startedAt: performance.now(),
+        path,
+        query: target.query,
+        expectContinue: false,
+        bytesIn: 0,
+        bytesOut: 0,
+        retries: 0,
+        headersEdited: location.middlewares.length > 0,
+      };
+      this.upgradeHandler(exchange, location, socket, head, runtime);
+      return;
+    }
+    // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
+    // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
+    // connection closes after this one answer.
+    if (head.length > 0) socket.unshift(head);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as never);
+    res.once('finish', () => socket.end());
+    this.handleRequest(req, res);
+  }
+
+  private refuseRaw(socket: Duplex, code: ErrorCode): void {
+    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+    else socket.destroy();
+  }
+
+  private handleClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    if (pending?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const code = parserErrorCode(err);
+    this.logger.info({ code: err.code, error: code }, 'malformed request refused');
+    socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+  }
+}
+
+function flattenOutgoing(res: ServerResponse): string[] {
+  const out: string[] = [];
+  const headers = res.getHeaders();
+  for (const name in headers) out.push(name, String(headers[name]));
+  return out;
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  buildResponseHeaders,
+  buildUpstreamHeaders,
+  compileRequestHeaderPlan,
+} from '../../src/proxy/headers.js';
+
+const facts = { clientIp: '10.0.0.9', proto: 'https' as const, requestId: 'rid-1' };
+
+function toMap(flat: string[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (let i = 0; i < flat.length; i += 2) {
+    const key = flat[i]!.toLowerCase();
+    map.set(key, [...(map.get(key) ?? []), flat[i + 1]!]);
+  }
+  return map;
+}
+
+test('upstream headers: hop-by-hop, Connection-named, Dito-owned and excluded names are replaced', () => {
+  const plan = compileRequestHeaderPlan({
+    host: 'backend:8080',
+    additional: [['X-Env', 'prod']],
+    excluded: ['Cookie'],
+    stripAcceptEncoding: false,
+  });
+  const out = toMap(
+    buildUpstreamHeaders(
+      [
+        'Host',
+        'public.example',
+        'Connection',
+        'close, X-Forwarded-Host, x-custom',
+        'X-Custom',
+        'gone',
+        'X-Forwarded-For',
+        '1.1.1.1',
+        'x-forwarded-for',
+        '2.2.2.2',
+        'X-Forwarded-Host',
+        'evil',
+        'Cookie',
+        'a=1',
+        'X-Env',
+        'client',
+        'Expect',
+        '100-continue',
+        'Transfer-Encoding',
+        'chunked',
+        'Accept',
+        '*/*',
+      ],
+      plan,
+      facts,
+    ),
+  );
+  assert.deepEqual(out.get('host'), ['backend:8080']);
+  assert.deepEqual(out.get('x-forwarded-for'), ['1.1.1.1, 2.2.2.2, 10.0.0.9']);
+  assert.deepEqual(out.get('x-forwarded-proto'), ['https']);
+  assert.deepEqual(out.get('x-forwarded-host'), ['public.example']);
+  assert.deepEqual(out.get('x-real-ip'), ['10.0.0.9']);
+  assert.deepEqual(out.get('x-request-id'), ['rid-1']);
+  assert.deepEqual(out.get('x-env'), ['prod']);
+  assert.deepEqual(out.get('accept'), ['*/*']);
+  for (const gone of ['connection', 'x-custom', 'cookie', 'expect', 'transfer-encoding']) {
+    assert.equal(out.get(gone), undefined, gone);
+  }
+});
+
+test('upstream headers: a Connection-named X-Forwarded-For is dropped, not appended to', () => {
+  const plan = compileRequestHeaderPlan({
+    host: 'b',
+    additional: [],
+    excluded: [],
+    stripAcceptEncoding: true,
+  });
+  const out = toMap(
+    buildUpstreamHeaders(
+      ['Connection', 'X-Forwarded-For', 'X-Forwarded-For', '6.6.6.6', 'Accept-Encoding', 'gzip'],
+      plan,
+      facts,
+    ),
+  );
+  assert.deepEqual(out.get('x-forwarded-for'), ['10.0.0.9']);
+  assert.equal(out.get('accept-encoding'), undefined, 'disable_compression strips Accept-Encoding');
+});
+
+test('upgrade plans keep Upgrade and Connection', () => {
+  const plan = compileRequestHeaderPlan({
+    host: 'b',
+    additional: [],
+    excluded: [],
+    stripAcceptEncoding: false,
+    forUpgrade: true,
+  });
+  const out = toMap(buildUpstreamHeaders(['Connection', 'Upgrade', 'Upgrade', 'websocket'], plan, facts));
+  assert.deepEqual(out.get('upgrade'), ['websocket']);
+  assert.deepEqual(out.get('connection'), ['Upgrade']);
+});
+
+test('response headers: hop-by-hop and Connection-named dropped, request id set', () => {
+  const raw = [
+    'Connection',
+    'keep-alive, X-Hop',
+    'X-Hop',
+    'secret',
+    'Keep-Alive',
+    'timeout=5',
+    'Transfer-Encoding',
+    'chunked',
+    'Content-Length',
+    '12',
+    'X-Request-ID',
+    'theirs',
+    'Set-Cookie',
+    'a=1',
+    'Set-Cookie',
+    'b=2',
+  ].map((s) => Buffer.from(s, 'latin1'));
+  const streamed = buildResponseHeaders(raw, 'ours', false);
+  const map = toMap(streamed.headers);
+  assert.equal(streamed.contentLength, 12);
+  assert.deepEqual(map.get('content-length'), ['12']);
+  assert.deepEqual(map.get('set-cookie'), ['a=1', 'b=2']);
+  assert.deepEqual(map.get('x-request-id'), ['ours']);
+  for (const gone of ['connection', 'x-hop', 'keep-alive', 'transfer-encoding'])
+    assert.equal(map.get(gone), undefined, gone);
+  const buffered = toMap(buildResponseHeaders(raw, 'ours', true).headers);
+  assert.equal(buffered.get('content-length'), undefined);
+});
