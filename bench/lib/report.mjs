@@ -61,6 +61,7 @@ function publicSettings(s) {
     maxOtherLoad: s.maxOtherLoad,
     retries: s.retries,
     quietWaitSeconds: s.quietWaitSeconds,
+    quietBudgetSeconds: s.quietBudgetSeconds,
   };
 }
 

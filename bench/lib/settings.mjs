@@ -76,6 +76,8 @@ export function loadSettings(env = process.env) {
     retries: Number(env.BENCH_RETRIES ?? '2'),
     // Before each run, wait (at most this long) for other processes to quieten down.
     quietWaitSeconds: parseSeconds(env.BENCH_QUIET_WAIT ?? '30s', 'BENCH_QUIET_WAIT'),
+    // Total time the whole bench may spend on such waits and retried runs.
+    quietBudgetSeconds: parseSeconds(env.BENCH_QUIET_BUDGET ?? '5m', 'BENCH_QUIET_BUDGET'),
     ditoBin: path.resolve(repoRoot, env.BENCH_DITO_BIN ?? 'bin/dito'),
     outDir: path.resolve(repoRoot, env.BENCH_OUT ?? 'bench/results'),
     keepTmp: env.BENCH_KEEP_TMP === '1',
