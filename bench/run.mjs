@@ -198,6 +198,8 @@ async function main() {
   const logDir = path.join(settings.outDir, 'raw', startedAt.replace(/:/g, '').slice(0, 15));
   fs.mkdirSync(logDir, { recursive: true });
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dito-bench-'));
+  // Also on Ctrl-C, which exits from the signal handler.
+  if (!settings.keepTmp) process.on('exit', () => fs.rmSync(tmpDir, { recursive: true, force: true }));
   const machine = machineFacts(settings);
   const results = [];
   try {
@@ -219,7 +221,6 @@ async function main() {
     await stopProcess(upstream.handle);
   } finally {
     await stopAll();
-    if (!settings.keepTmp) fs.rmSync(tmpDir, { recursive: true, force: true });
   }
   const summary = summarise({ results, machine, settings, startedAt, finishedAt: new Date().toISOString() });
   const written = writeOutputs(summary, settings, logDir);
