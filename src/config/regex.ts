@@ -133,6 +133,6 @@ export function compileGoRegex(pattern: string): RegExp {
     const { source, flags } = translateGoRegex(pattern);
     return new RegExp(source, flags);
   } catch (error) {
-    throw new SyntaxError(`invalid regular expression: ${regexErrorReason(error)}`);
+    throw new SyntaxError(`invalid regular expression: ${regexErrorReason(error)}`, { cause: error });
   }
 }
