@@ -35,8 +35,9 @@ interface Found {
 /** Aliases and merge keys share nodes; the billion-laughs guard of `yaml` caps their expansion. */
 const MAX_ALIAS_COUNT = 100;
 
+/** With `merge: true`, `yaml` gives a `<<` key the value Symbol(<<); the source text tells it. */
 function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && key.value === '<<';
+  return isScalar(key) && (typeof key.value === 'symbol' || key.value === '<<') && key.source === '<<';
 }
 
 export class YamlSource {
