@@ -128,8 +128,8 @@ describe('the original project README example (hosts swapped for local ones)', a
   it('keeps the file as given, its SHA-256, and positions', () => {
     assert.equal(loaded.file, ORIGINAL);
     assert.equal(loaded.sha256, createHash('sha256').update(readFileSync(ORIGINAL)).digest('hex'));
-    assert.equal(loaded.locate(['locations', 1, 'middlewares', 0]), `${ORIGINAL}:73:11`);
-    assert.equal(loaded.locate(['port']), `${ORIGINAL}:2:7`);
+    assert.equal(loaded.locate(['locations', 1, 'middlewares', 0]), `${ORIGINAL}:74:11`);
+    assert.equal(loaded.locate(['port']), `${ORIGINAL}:3:7`);
   });
 });
 
