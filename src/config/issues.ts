@@ -44,6 +44,12 @@ export function zodMessage(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'required key is missing';
+      if (
+        issue.expected === 'string' &&
+        (typeof issue.input === 'number' || typeof issue.input === 'boolean')
+      ) {
+        return `expected a string, got ${describeValue(issue.input)} (quote it: "${String(issue.input)}")`;
+      }
       return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
     case 'too_small': {
       const strict = issue.inclusive === false && issue.origin === 'number';

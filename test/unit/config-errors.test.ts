@@ -51,8 +51,18 @@ const cases: Array<[name: string, text: string, message: string]> = [
   // types and ranges
   [
     'wrong type',
-    'hot_reload: "yes"\n',
-    'config.yaml:1:13: hot_reload: expected true or false, got the string "yes"',
+    'hot_reload: "maybe"\n',
+    'config.yaml:1:13: hot_reload: expected true or false, got the string "maybe"',
+  ],
+  [
+    'wrong type, number',
+    'hot_reload: 1\n',
+    'config.yaml:1:13: hot_reload: expected true or false, got the number 1',
+  ],
+  [
+    'string expected',
+    'redis:\n  password: 123456\n',
+    'config.yaml:2:13: redis.password: expected a string, got the number 123456 (quote it: "123456")',
   ],
   ['port out of range', 'port: 70000\n', 'config.yaml:1:7: port: must be at most 65535, got 70000'],
   ['port string out of range', "port: '99999'\n", 'config.yaml:1:7: port: must be at most 65535, got 99999'],

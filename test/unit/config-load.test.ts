@@ -79,6 +79,16 @@ describe('defaults', () => {
     assert.equal(location.disableResponseBuffering, false);
   });
 
+  it('reads YAML 1.1 booleans (yes/no/on/off) as the original did', () => {
+    const { config } = parseConfigText(
+      'hot_reload: yes\nmetrics:\n  enabled: On\nlogging:\n  enabled: off\n',
+      'c.yaml',
+    );
+    assert.equal(config.hotReload, true);
+    assert.equal(config.metrics.enabled, true);
+    assert.equal(config.logging.enabled, false);
+  });
+
   it('a minimal file is just a mapping', () => {
     assert.deepEqual(parseConfigText('port: 0\n', 'c.yaml').config.locations, []);
     assert.equal(parseConfigText('port: 0\n', 'c.yaml').config.port, 0);

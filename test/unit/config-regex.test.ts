@@ -17,7 +17,9 @@ describe('translateGoRegex', () => {
     ['^/[]a]$', '^/[\\]a]$', ''],
     ['^/[^]a]$', '^/[^\\]a]$', ''],
     ['^/\\pL+$', '^/\\p{L}+$', 'u'],
-    ['^/\\p{Greek}$', '^/\\p{Greek}$', 'u'],
+    ['^/\\p{Greek}$', '^/\\p{Script=Greek}$', 'u'],
+    ['^/\\p{^Greek}\\PN$', '^/\\P{Script=Greek}\\P{N}$', 'u'],
+    ['^/\\p{Lu}$', '^/\\p{Lu}$', 'u'],
   ];
   for (const [go, source, flags] of table) {
     it(`${go} → /${source}/${flags}`, () => assert.deepEqual(translateGoRegex(go), { source, flags }));
@@ -44,6 +46,7 @@ describe('translateGoRegex', () => {
     ['[[:letters:]]', 'invalid regular expression: unknown POSIX class [:letters:]'],
     ['a\\', 'invalid regular expression: \\ at end of pattern'],
     ['*a', 'invalid regular expression: Nothing to repeat'],
+    ['\\p{Klingon}', 'invalid regular expression: unknown Unicode class "Klingon"'],
   ];
   for (const [go, message] of refused) {
     it(`refuses ${go}`, () => assert.throws(() => compileGoRegex(go), { name: 'SyntaxError', message }));
