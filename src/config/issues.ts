@@ -142,8 +142,11 @@ export function fromZodIssues(
       out.push({ path, message: issue.issues[0]?.message ?? issue.message, anchor: 'key' });
       continue;
     }
-    const present = valueAt(data, path).present;
-    out.push({ path, message: issue.message, anchor: present ? 'value' : 'parent' });
+    const found = valueAt(data, path);
+    // load.ts drops known keys with no value before validation, so zod saw this one as missing.
+    const empty = found.present && found.value === null && issue.code === 'invalid_type';
+    const message = empty ? 'required key has no value' : issue.message;
+    out.push({ path, message, anchor: found.present ? 'value' : 'parent' });
   }
   return out;
 }

@@ -122,7 +122,7 @@ const cases: Array<[name: string, text: string, message: string]> = [
   [
     'empty target_url',
     'locations:\n  - path: "^/a"\n    target_url:\n',
-    'config.yaml:3:16: locations[0].target_url: expected a string, got an empty value',
+    'config.yaml:3:16: locations[0].target_url: required key has no value',
   ],
   [
     'plugins incomplete',

@@ -89,6 +89,19 @@ describe('defaults', () => {
     assert.equal(config.logging.enabled, false);
   });
 
+  it('a known key with no value counts as not set', () => {
+    const text = `${LOCATION}    middlewares:\n      # - cache\n    additional_headers:\n    cache:\nredis:\n  password:\n`;
+    const { config } = parseConfigText(text, 'c.yaml');
+    assert.deepEqual(config.locations[0]!.middlewares, []);
+    assert.deepEqual(config.locations[0]!.additionalHeaders, []);
+    assert.equal(config.locations[0]!.cache.ttlSeconds, 60);
+    assert.equal(config.redis.password, '');
+    assert.throws(
+      () => parseConfigText(`${LOCATION}    middlewarez:\n`, 'c.yaml'),
+      /unknown key "middlewarez"/,
+    );
+  });
+
   it('a minimal file is just a mapping', () => {
     assert.deepEqual(parseConfigText('port: 0\n', 'c.yaml').config.locations, []);
     assert.equal(parseConfigText('port: 0\n', 'c.yaml').config.port, 0);
