@@ -43,6 +43,21 @@ const cases: Array<[name: string, text: string, message: string]> = [
     LOCATION + '    path: "^/b"\n',
     'config.yaml:4:5: locations[0].path: duplicate key "path"',
   ],
+  [
+    '__proto__ key',
+    'logging:\n  __proto__: {level: debug}\n',
+    'config.yaml:2:3: logging.__proto__: key "__proto__" is not allowed',
+  ],
+  [
+    'alias inside itself',
+    'trusted_proxies: &a [*a]\n',
+    'config.yaml:1:22: trusted_proxies[0]: alias *a refers to itself',
+  ],
+  [
+    'alias bomb',
+    `a: &a [1, 2]\nb: &b [${'*a, '.repeat(9)}*a]\nc: [${'*b, '.repeat(119)}*b]\n`,
+    'config.yaml:1:1: Excessive alias count indicates a resource exhaustion attack',
+  ],
   ['complex key', '[a]: 1\n', 'config.yaml:1:1: keys must be plain strings'],
   ['empty file', '', 'config.yaml:1:1: the file is empty: expected a mapping'],
   ['comments only', '# nothing\n', 'config.yaml:1:1: the file is empty: expected a mapping'],
