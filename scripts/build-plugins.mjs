@@ -18,7 +18,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BANNER = [
   "import { createRequire as __ditoCreateRequire, isBuiltin as __ditoIsBuiltin } from 'node:module';",
   'const require = ((nodeRequire) => (id) => {',
-  '  if (!__ditoIsBuiltin(id)) throw new Error(`a Dito plugin can require only Node built-ins, not ${id}: bundle it`);',
+  "  if (!__ditoIsBuiltin(id)) throw new Error('a Dito plugin can require only Node built-ins, not ' + id + ': bundle it');",
   '  return nodeRequire(id);',
   "})(__ditoCreateRequire(import.meta.url.startsWith('file:') ? import.meta.url : process.cwd() + '/'));",
 ].join('\n');
