@@ -33,7 +33,7 @@ export interface LoadPluginsOptions {
   initTimeoutMs?: number;
   /** Bound for each close(). Default 5 s. */
   closeTimeoutMs?: number;
-  /** The plugins of the running config: unchanged ones (same name, bytes and config) are reused. */
+  /** The plugins of the running config: unchanged ones (same name, folder, bytes and config) are reused. */
   previous?: readonly LoadedPlugin[];
 }
 
@@ -52,6 +52,7 @@ export async function loadPlugins(cfg: PluginsConfig, options: LoadPluginsOption
       const reusable = previous.find(
         (old) =>
           old.name === candidate.name &&
+          old.dir === candidate.dir &&
           old.sha256 === candidate.sha256 &&
           isDeepStrictEqual(old.config, config),
       );

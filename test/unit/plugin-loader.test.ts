@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { access, appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import {
   closePlugins,
   type LoadedPlugin,
@@ -333,6 +334,14 @@ describe('plugin loader', () => {
         ]);
       },
     );
+  });
+
+  it('takes a pino logger as its PluginLogger', async () => {
+    await withFixture([{ name: 'hello' }], async (fixture) => {
+      const loaded = await loadPlugins(fixture.cfg, { logger: pino({ enabled: false }) });
+      assert.equal(loaded.length, 1);
+      await closePlugins(loaded, pino({ enabled: false }));
+    });
   });
 
   it('reports a missing plugins directory or public key as a PluginError', async () => {
