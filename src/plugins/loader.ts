@@ -184,7 +184,8 @@ async function instantiate(
   const logger = options.logger.child?.({ plugin: name }) ?? options.logger;
   try {
     await bounded(
-      Promise.resolve().then(() => plugin.init?.(config, { logger })),
+      // A copy: a plugin that mutates its config must not defeat the unchanged-config check of reloads.
+      Promise.resolve().then(() => plugin.init?.(structuredClone(config), { logger })),
       timeoutMs,
     ).catch((error: unknown) => {
       throw stepError('init', name, error, timeoutMs);
