@@ -46,5 +46,4 @@ export interface DitoPlugin<Config extends object = PluginConfig> {
 
 /** The default export of a plugin module. */
 export type PluginFactory<Config extends object = PluginConfig> = () =>
-  | DitoPlugin<Config>
-  | Promise<DitoPlugin<Config>>;
+  DitoPlugin<Config> | Promise<DitoPlugin<Config>>;
