@@ -117,7 +117,9 @@ export function parsePublicKey(key: string | Uint8Array): KeyObject {
           })
         : createPublicKey(bytes);
   } catch (error) {
-    throw new Error(`not an Ed25519 public key (PEM/SPKI expected): ${(error as Error).message}`);
+    throw new Error(`not an Ed25519 public key (PEM/SPKI expected): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   assertEd25519(parsed);
   return parsed;
@@ -141,7 +143,9 @@ export function parsePrivateKey(key: string | Uint8Array): KeyObject {
           })
         : createPrivateKey(bytes);
   } catch (error) {
-    throw new Error(`not an Ed25519 private key (PEM/PKCS#8 expected): ${(error as Error).message}`);
+    throw new Error(`not an Ed25519 private key (PEM/PKCS#8 expected): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   assertEd25519(parsed);
   return parsed;
