@@ -48,7 +48,9 @@ export function descendants(pid) {
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {} // exited meanwhile
+    } catch {
+      // exited meanwhile
+    }
   }
   const found = [];
   const queue = [pid];
@@ -74,40 +76,39 @@ export function peakRss(pid) {
       const hwm = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
       if (!['sh', 'bash', 'dash', 'taskset'].includes(name))
         processes.push({ pid: each, name, peakKiB: hwm });
-    } catch {}
+    } catch {
+      // exited meanwhile
+    }
   }
   return { totalKiB: processes.reduce((sum, p) => sum + p.peakKiB, 0), processes };
 }
 
-function alive(pid) {
+/** Sends `signal` to `pid`; false when the process is already gone. */
+function signal(pid, name) {
   try {
-    process.kill(pid, 0);
+    process.kill(pid, name);
     return true;
   } catch {
-    return false;
+    return false; // ESRCH: already exited
   }
 }
+
+const alive = (pid) => signal(pid, 0);
 
 /** SIGTERM, wait up to `graceMs`, then SIGKILL the process and any descendant it left behind. */
 export async function stopProcess(handle, graceMs = 5000) {
   if (handle.exit) return handle.exit;
   const children = descendants(handle.pid);
-  try {
-    process.kill(handle.pid, 'SIGTERM');
-  } catch {}
+  signal(handle.pid, 'SIGTERM');
   const timer = sleep(graceMs).then(() => 'timeout');
   if ((await Promise.race([handle.exited, timer])) === 'timeout') {
-    try {
-      process.kill(handle.pid, 'SIGKILL');
-    } catch {}
+    signal(handle.pid, 'SIGKILL');
     await handle.exited;
   }
   for (const child of children) {
     if (!alive(child)) continue;
     for (let i = 0; i < 20 && alive(child); i++) await sleep(50); // nginx workers finish on their own
-    try {
-      process.kill(child, 'SIGKILL');
-    } catch {}
+    signal(child, 'SIGKILL');
   }
   return handle.exit;
 }
@@ -118,8 +119,8 @@ export async function stopAll() {
 
 /** Stop everything on Ctrl-C, SIGTERM or a crash; kill leftovers synchronously at exit. */
 export function installCleanup() {
-  const onSignal = (signal) => {
-    console.error(`\nbench: ${signal}, stopping ${live.size} process(es)`);
+  const onSignal = (received) => {
+    console.error(`\nbench: ${received}, stopping ${live.size} process(es)`);
     stopAll().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
@@ -127,13 +128,9 @@ export function installCleanup() {
   process.on('exit', () => {
     for (const pid of live.keys()) {
       for (const child of descendants(pid)) {
-        try {
-          process.kill(child, 'SIGKILL');
-        } catch {}
+        signal(child, 'SIGKILL');
       }
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
+      signal(pid, 'SIGKILL');
     }
   });
 }
