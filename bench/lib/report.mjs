@@ -101,6 +101,15 @@ export function renderMarkdown(summary, chartFile) {
       '‡ = within 10% of `direct`: the load side (wrk + upstream core), not the proxy, may be the limit.',
     '',
   ];
+  const runs = summary.scenarios.flatMap((sc) => sc.cases.flatMap((c) => c.runs));
+  const disturbed = runs.filter((r) => (r.otherLoad ?? 0) > s.maxOtherLoad).length;
+  if (disturbed > 0) {
+    lines.push(
+      `**Warning: ${disturbed} of ${runs.length} runs were disturbed by other processes on the machine ` +
+        '(see *other load*); treat their rows with caution, or run again on a quiet machine.**',
+      '',
+    );
+  }
   const peers = [
     ...new Set(summary.scenarios.flatMap((sc) => sc.cases.filter((c) => c.ditoRatio).map((c) => c.proxy))),
   ];
