@@ -5,6 +5,7 @@ import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
@@ -21,6 +22,7 @@ export class DitoApp {
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
   private plugins: LoadedPlugin[] = [];
+  private watcher: ConfigWatcher | undefined;
 
   private constructor(
     private readonly options: AppOptions,
@@ -73,6 +75,7 @@ export class DitoApp {
       },
       'listening',
     );
+    await this.updateWatcher();
     flushLogs();
     return port;
   }
@@ -99,7 +102,12 @@ export class DitoApp {
       loaded = await loadConfigFile(this.options.configPath);
       const logger = createLogger(loaded.config.logging);
       plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
-      runtime = buildRuntime(loaded, { logger, plugins: pluginMiddlewareFactories(plugins) });
+      runtime = buildRuntime(loaded, {
+        logger,
+        plugins: pluginMiddlewareFactories(plugins),
+        previous: dito.runtime,
+        carry: dito.runtime.carry,
+      });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
@@ -120,7 +128,36 @@ export class DitoApp {
     this.logger = runtime.logger;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
     void this.retire(previous, replacedPlugins);
+    await this.updateWatcher();
     return true;
+  }
+
+  private watchTarget(): WatchTarget {
+    const config = this.loaded.config;
+    return {
+      configPath: this.options.configPath,
+      files: filesNamedBy(config),
+      pluginsDir: config.plugins?.directory,
+    };
+  }
+
+  /** Starts, retargets or stops the file watcher to match `hot_reload` in the running config. */
+  private async updateWatcher(): Promise<void> {
+    if (!this.loaded.config.hotReload) {
+      this.watcher?.close();
+      this.watcher = undefined;
+      return;
+    }
+    if (this.watcher !== undefined) {
+      await this.watcher.retarget(this.watchTarget());
+      return;
+    }
+    this.watcher = new ConfigWatcher(
+      this.watchTarget(),
+      () => this.reload('file changed'),
+      (err) => this.logger.error({ err: (err as Error).message }, 'config watch failed'),
+    );
+    await this.watcher.start();
   }
 
   /** Closes a replaced runtime (and the plugins only it used) once no request is using it. */
@@ -139,6 +176,7 @@ export class DitoApp {
     this.stopping = true;
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    this.watcher?.close();
     if (dito !== undefined) {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();

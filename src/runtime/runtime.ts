@@ -22,6 +22,10 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Upstream pools (shared with the next runtime where unchanged). */
+  readonly clients: UpstreamClients;
+  /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
+  readonly carry: Map<string, unknown>;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -33,6 +37,8 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** The running runtime, when this one is built by a reload. */
+  previous?: Runtime;
 }
 
 function hostHeader(target: URL): string {
@@ -91,7 +97,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients();
+  const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
 
@@ -163,6 +169,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       loaded,
       config,
       router: new Router(locations),
+      clients,
+      carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
       inFlight: 0,
