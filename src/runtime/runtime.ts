@@ -132,6 +132,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         additional: location.additionalHeaders,
         excluded: location.excludedHeaders,
         stripAcceptEncoding: transport.disableCompression,
+        allowUnderscores: config.server.allowUnderscoresInHeaders,
       };
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
@@ -151,6 +152,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
         maxResponseBodySize: location.maxResponseBodySize,
+        maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
         requestTimeoutMs: config.requestTimeoutMs,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
