@@ -4,6 +4,9 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { createRedisHandle } from '../redis/connection.js';
+import type { RedisHandle } from '../redis/handle.js';
+import { sameRedisSettings } from '../redis/options.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -18,6 +21,10 @@ export class DitoApp {
   private dito: DitoServer | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  /** State middlewares hand from one runtime to the next (limiter buckets). */
+  private readonly carry = new Map<string, unknown>();
+  /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
+  private redisHandle: RedisHandle | undefined;
 
   private constructor(
     private readonly options: AppOptions,
@@ -37,8 +44,22 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
+  get redis(): RedisHandle | undefined {
+    return this.redisHandle;
+  }
+
   async start(): Promise<number> {
-    const runtime = buildRuntime(this.loaded, { logger: this.logger });
+    const settings = this.loaded.config.redis;
+    // Connects in the background: a Redis that is down never delays or prevents the start.
+    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
+    let runtime: Runtime;
+    try {
+      runtime = buildRuntime(this.loaded, { logger: this.logger, carry: this.carry, redis: this.redisHandle });
+    } catch (err) {
+      await this.redisHandle?.close();
+      throw err;
+    }
     this.dito = new DitoServer(runtime, { logger: this.logger });
     const port = await this.dito.listen(this.loaded.config.port);
     this.logger.info(
@@ -70,9 +91,17 @@ export class DitoApp {
     if (dito === undefined || this.stopping) return false;
     let loaded: LoadedConfig;
     let runtime: Runtime;
+    let redis: RedisHandle | undefined;
     try {
       loaded = await loadConfigFile(this.options.configPath);
-      runtime = buildRuntime(loaded, { logger: createLogger(loaded.config.logging) });
+      const logger = createLogger(loaded.config.logging);
+      redis = this.redisFor(loaded, logger);
+      try {
+        runtime = buildRuntime(loaded, { logger, carry: this.carry, redis });
+      } catch (err) {
+        if (redis !== this.redisHandle) void redis?.close();
+        throw err;
+      }
     } catch (err) {
       this.logger.error({ reason, err: (err as Error).message }, 'config reload refused');
       return false;
@@ -84,20 +113,32 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    const previousRedis = this.redisHandle;
     this.loaded = loaded;
     this.logger = runtime.logger;
+    this.redisHandle = redis;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous);
+    void this.retire(previous, previousRedis === redis ? undefined : previousRedis);
     return true;
   }
 
-  /** Closes a replaced runtime once no request is using it any more. */
-  private async retire(runtime: Runtime): Promise<void> {
+  /** The running Redis connection when `redis:` is unchanged, else a new one (or none). */
+  private redisFor(loaded: LoadedConfig, logger: Logger): RedisHandle | undefined {
+    const settings = loaded.config.redis;
+    if (!settings.enabled) return undefined;
+    const running = this.redisHandle;
+    if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
+    return createRedisHandle(settings, logger);
+  }
+
+  /** Closes a replaced runtime (and the Redis connection it alone used) once it is idle. */
+  private async retire(runtime: Runtime, redis?: RedisHandle): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
+    await redis?.close();
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -110,6 +151,7 @@ export class DitoApp {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();
     }
+    await this.redisHandle?.close();
     this.logger.info('stopped');
     flushLogs();
   }
