@@ -78,7 +78,8 @@ class RedisConnection implements RedisHandle {
     this.mode = settings.cluster ? 'cluster' : settings.sentinel ? 'sentinel' : 'standalone';
     this.keyPrefix = settings.keyPrefix;
     this.commandTimeoutMs = settings.commandTimeoutMs;
-    this.commandOptions = { timeout: settings.commandTimeoutMs };
+    // 0 = no per-command AbortSignal timer inside node-redis: `withDeadline` bounds every command.
+    this.commandOptions = { timeout: 0 };
     this.client = this.createClient();
     void this.connectInBackground();
   }
@@ -219,13 +220,7 @@ class RedisConnection implements RedisHandle {
       this.commandFailures++;
       return Promise.reject(new RedisUnavailableError('redis is not answering'));
     }
-    let reply: Promise<T>;
-    try {
-      reply = this.send<T>(args, key);
-    } catch (err) {
-      reply = Promise.reject(err);
-    }
-    return reply.then(
+    return this.withDeadline(this.sendSafely<T>(args, key)).then(
       (value) => {
         if (this.consecutiveFailures !== 0) this.commandSucceeded();
         return value;
@@ -240,6 +235,39 @@ class RedisConnection implements RedisHandle {
         throw new RedisUnavailableError(describeError(err), { cause: err });
       },
     );
+  }
+
+  private sendSafely<T>(args: readonly RedisArgument[], key: string | undefined): Promise<T> {
+    try {
+      return this.send<T>(args, key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * node-redis's own `timeout` only covers a command still waiting to be written: once on the
+   * wire, a Redis that hangs (stopped, overloaded, half-open TCP) would hold it forever. The
+   * deadline here covers the whole round trip. Timers of one duration share one list in Node,
+   * so this is an O(1) insert and remove per command.
+   */
+  private withDeadline<T>(reply: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new RedisUnavailableError(`no answer within ${this.commandTimeoutMs} ms`)),
+        this.commandTimeoutMs,
+      );
+      reply.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   private send<T>(args: readonly RedisArgument[], key: string | undefined): Promise<T> {
