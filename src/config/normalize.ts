@@ -2,7 +2,13 @@
 // inheritance, effective limits, file paths resolved against the config file's folder.
 import path from 'node:path';
 import type { ParsedConfig, ParsedGlobalTransport, ParsedLocation, ParsedTransport } from './schema.js';
-import type { AuthConfig, DitoConfig, HttpTransportConfig, LocationConfig, RedisNodeAddress } from './types.js';
+import type {
+  AuthConfig,
+  DitoConfig,
+  HttpTransportConfig,
+  LocationConfig,
+  RedisNodeAddress,
+} from './types.js';
 
 /** Relative paths in a config mean "next to the config file", wherever Dito is started from. */
 function resolver(configFile: string): (file: string) => string {

@@ -270,12 +270,17 @@ const redisSchema = z.strictObject({
   password: z.string().default('').describe('Redis password; empty = none.'),
   username: z.string().min(1).optional().describe('Extension. Redis ACL user name.'),
   db: z.number().int().min(0).default(0).describe('Extension. Redis database number (0 on a Cluster).'),
-  tls: z.boolean().default(false).describe('Extension. Connect to Redis over TLS (the server certificate is verified).'),
+  tls: z
+    .boolean()
+    .default(false)
+    .describe('Extension. Connect to Redis over TLS (the server certificate is verified).'),
   ca_file: z
     .string()
     .min(1)
     .optional()
-    .describe('Extension. CA (PEM) that signed the Redis server certificate; default the system CAs. Needs `tls: true`.'),
+    .describe(
+      'Extension. CA (PEM) that signed the Redis server certificate; default the system CAs. Needs `tls: true`.',
+    ),
   key_prefix: z.string().default('dito:').describe('Extension. Prefix of every key Dito writes.'),
   command_timeout: durationField()
     .refine((ms) => ms > 0, { error: 'must be more than 0' })
@@ -299,7 +304,10 @@ const redisSchema = z.strictObject({
     .describe('Extension. Use a Redis Cluster instead of `host`/`port` (keys are spread over its masters).'),
   sentinel: z
     .strictObject({
-      master_name: z.string().min(1).describe('Name of the monitored master (`sentinel monitor <name> ...`).'),
+      master_name: z
+        .string()
+        .min(1)
+        .describe('Name of the monitored master (`sentinel monitor <name> ...`).'),
       nodes: z.array(redisNodeField()).min(1).describe('Sentinels `host:port`.'),
       username: z.string().min(1).optional().describe('ACL user for the sentinels themselves.'),
       password: z.string().optional().describe('Password of the sentinels themselves; empty = none.'),

@@ -112,11 +112,9 @@ class RedisConnection implements RedisHandle {
       });
       return cluster;
     }
-    const client = (
-      this.mode === 'sentinel'
-        ? createSentinel(sentinelOptions(this.settings))
-        : createClient(standaloneOptions(this.settings))
-    ) as unknown as RedisClientType;
+    const client = (this.mode === 'sentinel'
+      ? createSentinel(sentinelOptions(this.settings))
+      : createClient(standaloneOptions(this.settings))) as unknown as RedisClientType;
     // Without an 'error' listener node-redis would throw the error and end the process.
     client.on('error', (err: unknown) => this.noteError(err));
     client.on('ready', () => this.setState('ready'));
@@ -182,7 +180,10 @@ class RedisConnection implements RedisHandle {
         this.logger.info({ redis: endpoint, mode: this.mode, state: next }, 'redis connected');
       } else if (previous === 'reconnecting' || next === 'ready') {
         const outageMs = Math.round(performance.now() - this.outageStartedAt);
-        this.logger.info({ redis: endpoint, mode: this.mode, state: next, outage_ms: outageMs }, 'redis reconnected');
+        this.logger.info(
+          { redis: endpoint, mode: this.mode, state: next, outage_ms: outageMs },
+          'redis reconnected',
+        );
       }
       if (next === 'ready') this.endOutage();
     } else if (next === 'reconnecting' && previous !== 'connecting') {
@@ -296,7 +297,10 @@ class RedisConnection implements RedisHandle {
     if (this.breakerOpen) {
       this.breakerOpen = false;
       const outageMs = Math.round(performance.now() - this.outageStartedAt);
-      this.logger.info({ redis: describeEndpoint(this.settings), outage_ms: outageMs }, 'redis answering again');
+      this.logger.info(
+        { redis: describeEndpoint(this.settings), outage_ms: outageMs },
+        'redis answering again',
+      );
       this.fallbacksLogged.clear();
     }
   }

@@ -55,7 +55,11 @@ export class DitoApp {
     if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
     let runtime: Runtime;
     try {
-      runtime = buildRuntime(this.loaded, { logger: this.logger, carry: this.carry, redis: this.redisHandle });
+      runtime = buildRuntime(this.loaded, {
+        logger: this.logger,
+        carry: this.carry,
+        redis: this.redisHandle,
+      });
     } catch (err) {
       await this.redisHandle?.close();
       throw err;

@@ -3,11 +3,17 @@
 // `failure_mode: closed` → 503; a hung Redis costs at most the command timeout.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { baseConfig, type DitoProcess, startDito } from '../helpers/dito.js';
 import { freePort, request, waitFor } from '../helpers/net.js';
-import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from '../helpers/redis.js';
+import {
+  type RedisCluster,
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+} from '../helpers/redis.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const BURST = 5;
@@ -149,7 +155,10 @@ describe('rate-limiter-redis on a 3-master Redis Cluster', () => {
       location('^/', upstream.url),
     ]);
     [first, second] = await Promise.all([startDito(config), startDito(config)]);
-    await waitFor(() => [first, second].every((d) => d.logs.some((l) => l.msg === 'redis connected')), 10_000);
+    await waitFor(
+      () => [first, second].every((d) => d.logs.some((l) => l.msg === 'redis connected')),
+      10_000,
+    );
   });
 
   after(async () => {
@@ -167,12 +176,38 @@ describe('rate-limiter-redis on a 3-master Redis Cluster', () => {
       assert.equal(count(seen, 429), 2 * BURST, `client ${i}`);
     }
     const keysPerMaster = await Promise.all(
-      cluster.ports.map(async (port) => Number((await run('redis-cli', ['-p', String(port), 'dbsize'])).stdout)),
+      cluster.ports.map(async (port) =>
+        Number((await run('redis-cli', ['-p', String(port), 'dbsize'])).stdout),
+      ),
     );
     assert.equal(
       keysPerMaster.reduce((a, b) => a + b, 0),
       8,
     );
     assert.ok(keysPerMaster.filter((n) => n > 0).length >= 2, `keys per master: ${keysPerMaster}`);
+  });
+});
+
+describe('rate-limiter-redis through Redis Sentinel', () => {
+  test('the master is found through the sentinel and limits as usual', async () => {
+    const upstream = await startUpstream();
+    const master = await startRedis();
+    const sentinel = await startRedisSentinel(master.port);
+    const dito = await startDito(
+      redisConfig({ sentinel: { master_name: sentinel.masterName, nodes: [`127.0.0.1:${sentinel.port}`] } }, [
+        location('^/', upstream.url),
+      ]),
+    );
+    try {
+      await waitFor(() => dito.logs.some((l) => l.msg === 'redis connected'));
+      const seen = await statuses(Array(BURST + 2).fill(`${dito.url}/s`), '192.0.2.50');
+      assert.equal(count(seen, 200), BURST);
+      assert.equal(count(seen, 429), 2);
+    } finally {
+      await dito.stop();
+      await sentinel.close();
+      await master.close();
+      await upstream.close();
+    }
   });
 });

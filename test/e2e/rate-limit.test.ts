@@ -61,7 +61,11 @@ describe('rate-limiter (in memory)', () => {
       assert.equal(reply.headers['ratelimit-remaining'], String(Math.max(0, 3 - i)));
       assert.match(String(reply.headers['ratelimit-reset']), /^[1-2]$/);
     }
-    assert.equal(replies[0]!.headers['x-from-upstream'], 'yes', 'upstream headers merge with the limiter ones');
+    assert.equal(
+      replies[0]!.headers['x-from-upstream'],
+      'yes',
+      'upstream headers merge with the limiter ones',
+    );
     const refused = replies[4]!;
     assert.equal(refused.headers['retry-after'], '1');
     assert.equal(refused.headers['content-type'], 'application/json; charset=utf-8');
@@ -138,7 +142,9 @@ describe('rate-limiter (in memory)', () => {
     assert.equal((await kept()).status, 429, 'same settings: the bucket is still empty');
 
     const locations = (config.locations as Array<Record<string, unknown>>).map((l) =>
-      l.path === '^/kept' ? { ...l, rate_limiting: { enabled: true, requests_per_second: 0.001, burst: 3 } } : l,
+      l.path === '^/kept'
+        ? { ...l, rate_limiting: { enabled: true, requests_per_second: 0.001, burst: 3 } }
+        : l,
     );
     writeFileSync(dito.configPath, stringify({ ...config, port: dito.port, locations }));
     dito.proc.kill('SIGHUP');
