@@ -25,6 +25,10 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Upstream pools (shared with the next runtime where unchanged). */
+  readonly clients: UpstreamClients;
+  /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
+  readonly carry: Map<string, unknown>;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -36,6 +40,8 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** The running runtime, when this one is built by a reload. */
+  previous?: Runtime;
   /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
   redis?: RedisHandle;
 }
@@ -61,7 +67,16 @@ function resolveMiddlewares(
         `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
       );
     }
-    return factory({ config: loaded.config, location, logger: deps.logger, carry, redis: deps.redis });
+    try {
+      return factory({ config: loaded.config, location, logger: deps.logger, carry, redis: deps.redis });
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(
+        loaded.locate(['locations', location.index, 'middlewares', i]),
+        `locations[${location.index}].middlewares[${i}]`,
+        `${name}: ${(err as Error).message}`,
+      );
+    }
   });
 }
 
@@ -87,7 +102,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients();
+  const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
 
@@ -159,6 +174,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       loaded,
       config,
       router: new Router(locations),
+      clients,
+      carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
       inFlight: 0,
