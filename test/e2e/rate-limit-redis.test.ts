@@ -158,7 +158,7 @@ describe('rate-limiter-redis with failure_mode closed', () => {
       assert.equal(refused.headers['retry-after'], '1');
       assert.equal(refused.json<{ error: { code: number } }>().error.code, 503);
       assert.equal((await request(`${dito.url}/open`)).status, 200);
-      assert.ok(dito.logs.some((l) => l.msg === 'redis unreachable; retrying in the background'));
+      await waitFor(() => dito.logs.some((l) => l.msg === 'redis unreachable; retrying in the background'));
     } finally {
       await dito.stop();
       await upstream.close();
