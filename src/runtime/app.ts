@@ -4,6 +4,8 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { MetricsService } from '../observability/metrics-endpoint.js';
+import { Profiler } from '../observability/profiler.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -16,6 +18,9 @@ export class DitoApp {
   private logger: Logger;
   private loaded: LoadedConfig;
   private dito: DitoServer | undefined;
+  /** One metrics registry per process: it outlives every runtime swap. */
+  private readonly metrics = new MetricsService();
+  private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
 
@@ -38,9 +43,15 @@ export class DitoApp {
   }
 
   async start(): Promise<number> {
-    const runtime = buildRuntime(this.loaded, { logger: this.logger });
+    const runtime = buildRuntime(this.loaded, {
+      logger: this.logger,
+      metrics: this.metrics.recorderFor(this.loaded.config),
+    });
     this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.metrics.apply(this.dito, runtime);
+    this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     const port = await this.dito.listen(this.loaded.config.port);
+    if (this.options.enableProfiler) await this.startProfiler();
     this.logger.info(
       {
         port,
@@ -51,6 +62,16 @@ export class DitoApp {
       'listening',
     );
     return port;
+  }
+
+  /** A debug aid: if its port is taken, Dito serves anyway and says so in the log. */
+  private async startProfiler(): Promise<void> {
+    try {
+      this.profiler = await Profiler.start({ logger: this.logger });
+      this.logger.info({ address: `127.0.0.1:${this.profiler.port}` }, 'profiler listening');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'profiler could not listen: serving without it');
+    }
   }
 
   /**
@@ -72,8 +93,12 @@ export class DitoApp {
     let runtime: Runtime;
     try {
       loaded = await loadConfigFile(this.options.configPath);
-      runtime = buildRuntime(loaded, { logger: createLogger(loaded.config.logging) });
+      runtime = buildRuntime(loaded, {
+        logger: createLogger(loaded.config.logging),
+        metrics: this.metrics.recorderFor(loaded.config),
+      });
     } catch (err) {
+      this.metrics.recorder.recordReload(false);
       this.logger.error({ reason, err: (err as Error).message }, 'config reload refused');
       return false;
     }
@@ -84,6 +109,9 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    this.metrics.apply(dito, runtime);
+    this.metrics.recorder.recordReload(true);
+    this.metrics.recorder.setConfigInfo(loaded.sha256);
     this.loaded = loaded;
     this.logger = runtime.logger;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
@@ -106,6 +134,7 @@ export class DitoApp {
     this.stopping = true;
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    await this.profiler?.close();
     if (dito !== undefined) {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();

@@ -3,6 +3,7 @@
 import type { DitoConfig, LocationConfig } from '../config/types.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 
 export interface MiddlewareContext {
   readonly config: DitoConfig;
@@ -10,6 +11,11 @@ export interface MiddlewareContext {
   readonly logger: Logger;
   /** State carried across reloads, keyed by the factory (e.g. limiter buckets). */
   readonly carry: Map<string, unknown>;
+  /**
+   * Metrics (a no-op recorder while they are disabled). Bind the location's handle here, at
+   * load: `context.metrics?.location(context.location.path)`.
+   */
+  readonly metrics?: MetricsRecorder;
 }
 
 export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;

@@ -6,6 +6,7 @@ import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.j
 import { compileChain } from '../middlewares/chain.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import { type MetricsRecorder, noopMetrics } from '../observability/metrics-recorder.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
@@ -22,6 +23,8 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Where this runtime's modules record metrics (the no-op recorder when disabled). */
+  readonly metrics: MetricsRecorder;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -33,6 +36,8 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** Metrics recorder; defaults to the no-op one. */
+  metrics?: MetricsRecorder;
 }
 
 function hostHeader(target: URL): string {
@@ -56,7 +61,13 @@ function resolveMiddlewares(
         `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
       );
     }
-    return factory({ config: loaded.config, location, logger: deps.logger, carry });
+    return factory({
+      config: loaded.config,
+      location,
+      logger: deps.logger,
+      carry,
+      metrics: deps.metrics ?? noopMetrics,
+    });
   });
 }
 
@@ -156,6 +167,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       router: new Router(locations),
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
+      metrics: deps.metrics ?? noopMetrics,
       inFlight: 0,
       async close() {
         await clients.close();

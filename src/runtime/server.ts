@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
-import { type ErrorCode, rawErrorResponse, sendError } from '../proxy/errors.js';
+import { type ErrorCode, ErrorCodes, rawErrorResponse, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import { InvalidPathError, normalizePath, splitTarget } from '../routing/normalize-path.js';
@@ -22,6 +22,16 @@ export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
 /** Told about every finished request (metrics). */
 export interface RequestListener {
   requestFinished(exchange: Exchange, location: CompiledLocation | undefined, durationMs: number): void;
+  /**
+   * A request refused before routing (400/405/414/431, or one the HTTP parser rejected, when
+   * `req` is undefined). `bytesOut`: error body bytes sent.
+   */
+  requestRefused?(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void;
 }
 
 /** Handles WebSocket upgrades on locations with `enable_websocket`. */
@@ -75,7 +85,7 @@ export class DitoServer {
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
-    server.on('connect', (_req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED'));
+    server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -108,6 +118,11 @@ export class DitoServer {
 
   addRequestListener(listener: RequestListener): void {
     this.listeners.push(listener);
+  }
+
+  removeRequestListener(listener: RequestListener): void {
+    const index = this.listeners.indexOf(listener);
+    if (index >= 0) this.listeners.splice(index, 1);
   }
 
   setUpgradeHandler(handler: UpgradeHandler): void {
@@ -242,7 +257,8 @@ export class DitoServer {
   ): void {
     // The body (if any) is not wanted: close the connection instead of reading it.
     res.shouldKeepAlive = false;
-    sendError(res, code, requestId);
+    const bytesOut = sendError(res, code, requestId);
+    this.notifyRefused(req, res.statusCode, performance.now() - startedAt, bytesOut);
     this.logger.info(
       {
         method: req.method,
@@ -253,6 +269,15 @@ export class DitoServer {
       },
       'request refused',
     );
+  }
+
+  private notifyRefused(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void {
+    for (const listener of this.listeners) listener.requestRefused?.(req, status, durationMs, bytesOut);
   }
 
   private requestDone(exchange: Exchange, location: CompiledLocation | undefined, runtime: Runtime): void {
@@ -295,7 +320,7 @@ export class DitoServer {
       path = normalizePath(splitTarget(req.url ?? '/').path);
       location = runtime.router.match(path);
     } catch {
-      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST');
+      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
     if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
@@ -332,7 +357,8 @@ export class DitoServer {
     this.handleRequest(req, res);
   }
 
-  private refuseRaw(socket: Duplex, code: ErrorCode): void {
+  private refuseRaw(socket: Duplex, code: ErrorCode, req?: IncomingMessage): void {
+    this.notifyRefused(req, ErrorCodes[code].status, 0, 0);
     if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
     else socket.destroy();
   }
@@ -349,6 +375,7 @@ export class DitoServer {
     }
     const code = parserErrorCode(err);
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
+    this.notifyRefused(undefined, ErrorCodes[code].status, 0, 0);
     socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
   }
 }
