@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { baseConfig, type DitoProcess, startDito } from '../helpers/dito.js';
-import { type Exposition, promtoolCheck, scrape } from '../helpers/metrics.js';
+import { baseConfig, type DitoProcess, REPO_ROOT, startDito } from '../helpers/dito.js';
+import { type Exposition, promtoolCheck, promtoolCheckQueries, scrape } from '../helpers/metrics.js';
 import { freePort, type Reply, request, waitFor } from '../helpers/net.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -214,5 +215,35 @@ describe('Prometheus metrics', () => {
     // Scrapes are not proxied requests: they do not count themselves.
     const again = await scrape(`${dito.url}/metrics`);
     assert.equal(again.value('http_requests_total'), replies.length);
+  });
+
+  test('the Grafana dashboard queries only metrics Dito exports, in valid PromQL', (t) => {
+    const file = join(REPO_ROOT, 'deployments', 'grafana', 'dito-dashboard.json');
+    const dashboard = JSON.parse(readFileSync(file, 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+    };
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => target.expr));
+    assert.ok(queries.length >= 20);
+    const families = new Set(metrics.types.keys());
+    for (const query of queries) {
+      for (const [name] of query.matchAll(
+        /\b(?:http|dito|process|nodejs|active|data|websocket)_[a-z0-9_]+/g,
+      )) {
+        const family = name.replace(/_(bucket|sum|count)$/, '');
+        assert.ok(families.has(name) || families.has(family), `dashboard uses unknown metric ${name}`);
+      }
+    }
+    // Grafana's variables, as Grafana would fill them, then promtool parses every query.
+    const filled = queries.map((q) =>
+      q
+        .replaceAll('$__rate_interval', '1m')
+        .replaceAll('$__range', '1h')
+        .replace(/\$(instance|path)/g, '.*'),
+    );
+    const unavailable = promtoolCheckQueries(filled);
+    if (unavailable !== undefined) {
+      console.error(`SKIPPED promtool check rules: ${unavailable}`);
+      t.skip(`promtool unavailable: ${unavailable}`);
+    }
   });
 });

@@ -2,8 +2,9 @@
 // (installed by scripts/ensure-promtool.sh when missing and possible).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './dito.js';
+import { REPO_ROOT, tempDir } from './dito.js';
 import { request } from './net.js';
 
 export interface Sample {
@@ -66,16 +67,41 @@ export async function scrape(url: string): Promise<Exposition> {
  * promtool could not be had (the caller skips loudly); fails the test when promtool objects.
  */
 export function promtoolCheck(text: string): string | undefined {
-  const ensure = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'ensure-promtool.sh')], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  if (ensure.status !== 0) return (ensure.stderr || ensure.stdout || 'ensure-promtool.sh failed').trim();
+  const unavailable = ensurePromtool();
+  if (unavailable !== undefined) return unavailable;
   const check = spawnSync('promtool', ['check', 'metrics'], {
     input: text,
     encoding: 'utf8',
     timeout: 30_000,
   });
   assert.equal(check.status, 0, `promtool check metrics failed:\n${check.stdout}${check.stderr}`);
+  return undefined;
+}
+
+/** Where promtool is, or why it cannot be had (installing it once if missing and possible). */
+function ensurePromtool(): string | undefined {
+  const ensure = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'ensure-promtool.sh')], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return ensure.status === 0
+    ? undefined
+    : (ensure.stderr || ensure.stdout || 'ensure-promtool.sh failed').trim();
+}
+
+/**
+ * Checks PromQL expressions with `promtool check rules` (each one a recording rule). Same return
+ * convention as `promtoolCheck`.
+ */
+export function promtoolCheckQueries(queries: string[]): string | undefined {
+  const unavailable = ensurePromtool();
+  if (unavailable !== undefined) return unavailable;
+  const rules = queries.map(
+    (expr, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr)}`,
+  );
+  const file = join(tempDir('dito-promql-'), 'rules.yml');
+  writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
+  const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(check.status, 0, `promtool check rules failed:\n${check.stdout}${check.stderr}`);
   return undefined;
 }

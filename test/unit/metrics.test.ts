@@ -164,6 +164,23 @@ describe('PrometheusMetrics', () => {
     assert.equal(out.value('active_connections'), 7);
   });
 
+  test('histogram buckets are cumulative and inclusive (le); label values escaped', async () => {
+    const metrics = new PrometheusMetrics();
+    const odd = location('^/a"b\\c\n');
+    for (const ms of [0.5, 1, 1.0001, 60_000, 120_000]) metrics.requestFinished(exchange({}), odd, ms);
+    const { body } = await metrics.render();
+    assert.ok(body.includes('path="^/a\\"b\\\\c\\n"'), 'quote, backslash and newline escaped');
+    const out = new Exposition(body);
+    const bucket = (le: string) => out.value('http_request_duration_seconds_bucket', { le });
+    assert.equal(bucket('0.0005'), 1, 'a value equal to a bound falls in that bucket');
+    assert.equal(bucket('0.001'), 2);
+    assert.equal(bucket('0.0025'), 3);
+    assert.equal(bucket('60'), 4);
+    assert.equal(bucket('+Inf'), 5);
+    assert.equal(out.value('http_request_duration_seconds_count'), 5);
+    assert.equal(out.find('http_requests_total')[0]!.labels.path, '^/a"b\\c\n');
+  });
+
   test('two instances keep separate registries', async () => {
     const a = new PrometheusMetrics();
     const b = new PrometheusMetrics();
