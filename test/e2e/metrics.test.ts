@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { baseConfig, type DitoProcess, REPO_ROOT, startDito } from '../helpers/dito.js';
 import { type Exposition, promtoolCheck, promtoolCheckQueries, scrape } from '../helpers/metrics.js';
-import { freePort, type Reply, request, waitFor } from '../helpers/net.js';
+import { freePort, type Reply, rawExchange, request, waitFor } from '../helpers/net.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const API = '^/api/';
@@ -65,6 +65,8 @@ describe('Prometheus metrics', () => {
     for (let i = 0; i < 2; i++) assert.equal((await send('/dead')).status, 502);
     assert.equal((await send('/slow')).status, 504);
     assert.equal((await send('/api/x', { method: 'TRACE' })).status, 405);
+    // Refused by the HTTP parser itself (not a method llhttp knows).
+    assert.match(await rawExchange(dito.port, 'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400 /);
 
     metrics = await scrape(`${dito.url}/metrics`);
   });
@@ -111,12 +113,16 @@ describe('Prometheus metrics', () => {
     assert.equal(metrics.value('http_requests_total', { path: '^/big', status: '413' }), 1);
     assert.equal(metrics.value('http_requests_total', { path: '^/dead', status: '502' }), 2);
     assert.equal(metrics.value('http_requests_total', { path: '^/slow', status: '504' }), 1);
-    // Refused before routing: counted, under `unmatched`.
+    // Refused before routing: counted, under `unmatched`; the parser's refusal has method OTHER.
     assert.equal(
       metrics.value('http_requests_total', { method: 'TRACE', path: 'unmatched', status: '405' }),
       1,
     );
-    assert.equal(metrics.value('http_requests_total'), replies.length);
+    assert.equal(
+      metrics.value('http_requests_total', { method: 'OTHER', path: 'unmatched', status: '400' }),
+      1,
+    );
+    assert.equal(metrics.value('http_requests_total'), replies.length + 1);
   });
 
   test('50 distinct URLs on one location yield one path label value: the pattern', () => {
@@ -133,7 +139,7 @@ describe('Prometheus metrics', () => {
       metrics.value('http_request_duration_seconds_count', labels);
     assert.equal(count({ method: 'GET', path: API, status: '200' }), 50);
     assert.equal(count({ method: 'POST', path: API, status: '200' }), 5);
-    assert.equal(count({}), replies.length);
+    assert.equal(count({}), replies.length + 1);
     const buckets = metrics.find('http_request_duration_seconds_bucket', {
       method: 'GET',
       path: API,
@@ -214,7 +220,7 @@ describe('Prometheus metrics', () => {
     assert.equal(head.body.length, 0);
     // Scrapes are not proxied requests: they do not count themselves.
     const again = await scrape(`${dito.url}/metrics`);
-    assert.equal(again.value('http_requests_total'), replies.length);
+    assert.equal(again.value('http_requests_total'), replies.length + 1);
   });
 
   test('the Grafana dashboard queries only metrics Dito exports, in valid PromQL', (t) => {
