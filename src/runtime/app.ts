@@ -6,6 +6,10 @@ import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { MetricsService } from '../observability/metrics-endpoint.js';
 import { Profiler } from '../observability/profiler.js';
+import { PluginError } from '../plugins/errors.js';
+import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
+import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -23,6 +27,8 @@ export class DitoApp {
   private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  private plugins: LoadedPlugin[] = [];
+  private watcher: ConfigWatcher | undefined;
 
   private constructor(
     private readonly options: AppOptions,
@@ -42,11 +48,29 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
+  private async loadPluginsFor(
+    loaded: LoadedConfig,
+    logger: Logger,
+    previous: LoadedPlugin[],
+  ): Promise<LoadedPlugin[]> {
+    if (loaded.config.plugins === undefined) return [];
+    return loadPlugins(loaded.config.plugins, { logger, previous });
+  }
+
   async start(): Promise<number> {
-    const runtime = buildRuntime(this.loaded, {
-      logger: this.logger,
-      metrics: this.metrics.recorderFor(this.loaded.config),
-    });
+    this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
+    let runtime: Runtime;
+    try {
+      runtime = buildRuntime(this.loaded, {
+        logger: this.logger,
+        plugins: pluginMiddlewareFactories(this.plugins),
+        metrics: this.metrics.recorderFor(this.loaded.config),
+      });
+    } catch (err) {
+      await closePlugins(this.plugins, this.logger);
+      throw err;
+    }
     this.dito = new DitoServer(runtime, { logger: this.logger });
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
@@ -61,6 +85,8 @@ export class DitoApp {
       },
       'listening',
     );
+    await this.updateWatcher();
+    flushLogs();
     return port;
   }
 
@@ -91,15 +117,26 @@ export class DitoApp {
     if (dito === undefined || this.stopping) return false;
     let loaded: LoadedConfig;
     let runtime: Runtime;
+    let plugins: LoadedPlugin[] = this.plugins;
     try {
       loaded = await loadConfigFile(this.options.configPath);
+      const logger = createLogger(loaded.config.logging);
+      plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
       runtime = buildRuntime(loaded, {
-        logger: createLogger(loaded.config.logging),
+        logger,
+        plugins: pluginMiddlewareFactories(plugins),
+        previous: dito.runtime,
+        carry: dito.runtime.carry,
         metrics: this.metrics.recorderFor(loaded.config),
       });
     } catch (err) {
+      // Plugins this attempt loaded (and the running config does not use) are released again.
+      await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
       this.metrics.recorder.recordReload(false);
-      this.logger.error({ reason, err: (err as Error).message }, 'config reload refused');
+      // Failures not tied to one plugin (key hash, unreadable folder) refuse them all.
+      if (err instanceof PluginError) this.metrics.recorder.pluginLoadFailed(err.details.plugin ?? '(all)');
+      const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
+      this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
     }
     if (loaded.config.port !== this.loaded.config.port) {
@@ -112,20 +149,52 @@ export class DitoApp {
     this.metrics.apply(dito, runtime);
     this.metrics.recorder.recordReload(true);
     this.metrics.recorder.setConfigInfo(loaded.sha256);
+    const replacedPlugins = pluginsToClose(this.plugins, plugins);
+    this.plugins = plugins;
     this.loaded = loaded;
     this.logger = runtime.logger;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous);
+    void this.retire(previous, replacedPlugins);
+    await this.updateWatcher();
     return true;
   }
 
-  /** Closes a replaced runtime once no request is using it any more. */
-  private async retire(runtime: Runtime): Promise<void> {
+  private watchTarget(): WatchTarget {
+    const config = this.loaded.config;
+    return {
+      configPath: this.options.configPath,
+      files: filesNamedBy(config),
+      pluginsDir: config.plugins?.directory,
+    };
+  }
+
+  /** Starts, retargets or stops the file watcher to match `hot_reload` in the running config. */
+  private async updateWatcher(): Promise<void> {
+    if (!this.loaded.config.hotReload) {
+      this.watcher?.close();
+      this.watcher = undefined;
+      return;
+    }
+    if (this.watcher !== undefined) {
+      await this.watcher.retarget(this.watchTarget());
+      return;
+    }
+    this.watcher = new ConfigWatcher(
+      this.watchTarget(),
+      () => this.reload('file changed'),
+      (err) => this.logger.error({ err: (err as Error).message }, 'config watch failed'),
+    );
+    await this.watcher.start();
+  }
+
+  /** Closes a replaced runtime (and the plugins only it used) once no request is using it. */
+  private async retire(runtime: Runtime, plugins: LoadedPlugin[]): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
+    await closePlugins(plugins, this.logger);
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -134,11 +203,13 @@ export class DitoApp {
     this.stopping = true;
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    this.watcher?.close();
     await this.profiler?.close();
     if (dito !== undefined) {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();
     }
+    await closePlugins(this.plugins, this.logger);
     this.logger.info('stopped');
     flushLogs();
   }

@@ -25,6 +25,10 @@ export interface Runtime {
   readonly logger: Logger;
   /** Where this runtime's modules record metrics (the no-op recorder when disabled). */
   readonly metrics: MetricsRecorder;
+  /** Upstream pools (shared with the next runtime where unchanged). */
+  readonly clients: UpstreamClients;
+  /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
+  readonly carry: Map<string, unknown>;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -38,6 +42,8 @@ export interface RuntimeDependencies {
   carry?: Map<string, unknown>;
   /** Metrics recorder; defaults to the no-op one. */
   metrics?: MetricsRecorder;
+  /** The running runtime, when this one is built by a reload. */
+  previous?: Runtime;
 }
 
 function hostHeader(target: URL): string {
@@ -61,13 +67,22 @@ function resolveMiddlewares(
         `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
       );
     }
-    return factory({
-      config: loaded.config,
-      location,
-      logger: deps.logger,
-      carry,
-      metrics: deps.metrics ?? noopMetrics,
-    });
+    try {
+      return factory({
+        config: loaded.config,
+        location,
+        logger: deps.logger,
+        carry,
+        metrics: deps.metrics ?? noopMetrics,
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(
+        loaded.locate(['locations', location.index, 'middlewares', i]),
+        `locations[${location.index}].middlewares[${i}]`,
+        `${name}: ${(err as Error).message}`,
+      );
+    }
   });
 }
 
@@ -93,7 +108,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients();
+  const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
 
@@ -165,6 +180,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       loaded,
       config,
       router: new Router(locations),
+      clients,
+      carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
       metrics: deps.metrics ?? noopMetrics,
