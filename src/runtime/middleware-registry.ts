@@ -10,6 +10,11 @@ export interface MiddlewareContext {
   readonly logger: Logger;
   /** State carried across reloads, keyed by the factory (e.g. limiter buckets). */
   readonly carry: Map<string, unknown>;
+  /**
+   * `file:line:col` of a key path (e.g. ['locations', 1, 'auth', 'htpasswd_file']), for the
+   * ConfigError a factory throws when a resource it loads (a key file) is unusable.
+   */
+  locate(path: ReadonlyArray<string | number>): string;
 }
 
 export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;

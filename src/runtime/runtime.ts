@@ -4,6 +4,8 @@
 import { ConfigError } from '../config/errors.js';
 import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.js';
 import { compileChain } from '../middlewares/chain.js';
+// Side effect: registers the built-in middlewares in `builtinMiddlewares`.
+import '../middlewares/index.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
@@ -56,7 +58,7 @@ function resolveMiddlewares(
         `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
       );
     }
-    return factory({ config: loaded.config, location, logger: deps.logger, carry });
+    return factory({ config: loaded.config, location, logger: deps.logger, carry, locate: loaded.locate });
   });
 }
 
