@@ -50,6 +50,7 @@ export class DitoApp {
       },
       'listening',
     );
+    flushLogs();
     return port;
   }
 
