@@ -181,7 +181,10 @@ function checkAuth(
     if (RESERVED_CLAIM_HEADERS.has(lower)) {
       add(at('auth', 'forward_claims', claim), `header ${header} is reserved: choose another name`);
     } else if (seen.has(lower)) {
-      add(at('auth', 'forward_claims', claim), `header ${header} is already used by claim ${seen.get(lower)}`);
+      add(
+        at('auth', 'forward_claims', claim),
+        `header ${header} is already used by claim ${seen.get(lower)}`,
+      );
     }
     seen.set(lower, claim);
   }

@@ -53,7 +53,14 @@ export type AuthConfig =
       users: Record<string, string>;
       htpasswdFile?: string;
     }
-  | { type: 'api_key'; header?: string; query?: string; keys: string[]; realm: string; stripCredentials: boolean }
+  | {
+      type: 'api_key';
+      header?: string;
+      query?: string;
+      keys: string[];
+      realm: string;
+      stripCredentials: boolean;
+    }
   | {
       type: 'jwt';
       stripCredentials: boolean;

@@ -18,7 +18,14 @@ import {
   signToken,
   unsignedToken,
 } from '../helpers/auth.js';
-import { baseConfig, type DitoProcess, runDitoToExit, startDito, tempDir, writeConfig } from '../helpers/dito.js';
+import {
+  baseConfig,
+  type DitoProcess,
+  runDitoToExit,
+  startDito,
+  tempDir,
+  writeConfig,
+} from '../helpers/dito.js';
 import { request } from '../helpers/net.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -46,17 +53,45 @@ describe('auth through bin/dito', () => {
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks`;
 
     const dir = tempDir('dito-auth-e2e-');
-    writeFileSync(join(dir, 'users.htpasswd'), `# ops\nbob:${bcryptHash('builder').replace('$2b$', '$2y$')}\n`);
+    writeFileSync(
+      join(dir, 'users.htpasswd'),
+      `# ops\nbob:${bcryptHash('builder').replace('$2b$', '$2y$')}\n`,
+    );
     writeFileSync(join(dir, 'rsa.pem'), rsa.publicKey.export({ type: 'spki', format: 'pem' }));
     const target = upstream.url;
     dito = await startDito(
       baseConfig(
         [
-          { path: '^/basic', target_url: target, middlewares: ['auth'], auth: { type: 'basic', users: { alice: bcryptHash('wonderland') } } },
-          { path: '^/htpasswd', target_url: target, middlewares: ['auth'], auth: { type: 'basic', realm: 'ops', htpasswd_file: 'users.htpasswd', strip_credentials: true } },
-          { path: '^/key', target_url: target, middlewares: ['auth'], auth: { type: 'api_key', keys: [sha256Hex(API_KEY)] } },
-          { path: '^/custom-key', target_url: target, middlewares: ['auth'], auth: { type: 'api_key', header: 'X-Token', keys: [sha256Hex(CUSTOM_KEY)] } },
-          { path: '^/query-key', target_url: target, middlewares: ['auth'], auth: { type: 'api_key', query: 'api_key', keys: [sha256Hex(API_KEY)], strip_credentials: true } },
+          {
+            path: '^/basic',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: { type: 'basic', users: { alice: bcryptHash('wonderland') } },
+          },
+          {
+            path: '^/htpasswd',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: { type: 'basic', realm: 'ops', htpasswd_file: 'users.htpasswd', strip_credentials: true },
+          },
+          {
+            path: '^/key',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: { type: 'api_key', keys: [sha256Hex(API_KEY)] },
+          },
+          {
+            path: '^/custom-key',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: { type: 'api_key', header: 'X-Token', keys: [sha256Hex(CUSTOM_KEY)] },
+          },
+          {
+            path: '^/query-key',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: { type: 'api_key', query: 'api_key', keys: [sha256Hex(API_KEY)], strip_credentials: true },
+          },
           {
             path: '^/jwt',
             target_url: target,
@@ -70,8 +105,23 @@ describe('auth through bin/dito', () => {
               forward_claims: { sub: 'X-User-Id', scope: 'X-User-Scope' },
             },
           },
-          { path: '^/rs', target_url: target, middlewares: ['auth'], auth: { type: 'jwt', public_key_file: 'rsa.pem', algorithms: ['RS256'], strip_credentials: true } },
-          { path: '^/jwks', target_url: target, middlewares: ['auth'], auth: { type: 'jwt', jwks_url: jwksUrl, algorithms: ['ES256'], forward_claims: { sub: 'X-User-Id' } } },
+          {
+            path: '^/rs',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: { type: 'jwt', public_key_file: 'rsa.pem', algorithms: ['RS256'], strip_credentials: true },
+          },
+          {
+            path: '^/jwks',
+            target_url: target,
+            middlewares: ['auth'],
+            auth: {
+              type: 'jwt',
+              jwks_url: jwksUrl,
+              algorithms: ['ES256'],
+              forward_claims: { sub: 'X-User-Id' },
+            },
+          },
           { path: '^/open', target_url: target },
         ],
         { logging: { enabled: true, level: 'debug', verbose: true } },
@@ -100,7 +150,9 @@ describe('auth through bin/dito', () => {
   }
 
   async function accepted(path: string, headers: Record<string, string> = {}) {
-    for (const value of Object.values(headers)) credentials.push(value);
+    for (const name of ['authorization', 'x-api-key', 'x-token']) {
+      if (headers[name] !== undefined) credentials.push(headers[name]);
+    }
     const reply = await request(`${dito.url}${path}`, { headers });
     assert.equal(reply.status, 200, `${path}: ${reply.text}`);
     return upstream.requests.at(-1)!;
@@ -135,7 +187,11 @@ describe('auth through bin/dito', () => {
   test('jwt: claims forwarded, spoofed copies dropped; bad tokens refused', async () => {
     const claims = { iss: 'https://id.example', aud: 'dito-api', scope: 'read write' };
     const token = await signToken('HS256', secretKey(), claims);
-    const seen = await accepted('/jwt', { authorization: `Bearer ${token}`, 'x-user-id': 'mallory', x_user_scope: 'admin' });
+    const seen = await accepted('/jwt', {
+      authorization: `Bearer ${token}`,
+      'x-user-id': 'mallory',
+      x_user_scope: 'admin',
+    });
     assert.equal(seen.headers['x-user-id'], 'alice');
     assert.equal(seen.headers['x-user-scope'], 'read write');
     assert.equal(seen.headers.x_user_scope, undefined);
@@ -164,7 +220,10 @@ describe('auth through bin/dito', () => {
 
     for (let i = 0; i < 3; i++) {
       const es = await signToken('ES256', ec.privateKey, { sub: `user-${i}` }, { kid: 'e2e' });
-      assert.equal((await accepted('/jwks', { authorization: `Bearer ${es}` })).headers['x-user-id'], `user-${i}`);
+      assert.equal(
+        (await accepted('/jwks', { authorization: `Bearer ${es}` })).headers['x-user-id'],
+        `user-${i}`,
+      );
     }
     assert.equal(jwksFetches, 1);
   });
@@ -172,9 +231,16 @@ describe('auth through bin/dito', () => {
   test('locations without auth are untouched; no credential ever reaches the logs', async () => {
     const seen = await accepted('/open', { 'x-user-id': 'whoever' });
     assert.equal(seen.headers['x-user-id'], 'whoever');
+    // Stopping flushes every buffered log line, so the check below sees all of them.
+    assert.equal(await dito.stop(), 0);
     const logs = JSON.stringify(dito.logs);
-    assert.ok(dito.logs.some((entry) => entry.msg === 'auth refused' && entry.reason === 'invalid_credentials'));
-    assert.ok(dito.logs.some((entry) => entry.request_headers !== undefined), 'verbose request logs were written');
+    assert.ok(
+      dito.logs.some((entry) => entry.msg === 'auth refused' && entry.reason === 'invalid_credentials'),
+    );
+    assert.ok(
+      dito.logs.some((entry) => entry.request_headers !== undefined),
+      'verbose request logs were written',
+    );
     for (const credential of credentials) {
       const secret = credential.replace(/^(Basic|Bearer) /, '');
       assert.ok(!logs.includes(secret), `a credential reached the logs: ${secret.slice(0, 12)}...`);
@@ -190,7 +256,10 @@ describe('auth config errors', () => {
     );
     const first = await runDitoToExit(['-f', noBlock]);
     assert.equal(first.code, 1);
-    assert.match(first.stderr, /:5:\d+: locations\[0\]\.middlewares\[0\]: the auth middleware needs an `auth:` block/);
+    assert.match(
+      first.stderr,
+      /:5:\d+: locations\[0\]\.middlewares\[0\]: the auth middleware needs an `auth:` block/,
+    );
 
     const missingFile = writeConfig(
       'port: 0\nlocations:\n  - path: "^/"\n    target_url: http://127.0.0.1:9\n    middlewares: [auth]\n' +
@@ -198,6 +267,9 @@ describe('auth config errors', () => {
     );
     const second = await runDitoToExit(['--check', '-f', missingFile]);
     assert.equal(second.code, 1);
-    assert.match(second.stderr, /:8:22: locations\[0\]\.auth\.htpasswd_file: cannot read htpasswd file .*nowhere\.htpasswd: no such file/);
+    assert.match(
+      second.stderr,
+      /:8:22: locations\[0\]\.auth\.htpasswd_file: cannot read htpasswd file .*nowhere\.htpasswd: no such file/,
+    );
   });
 });

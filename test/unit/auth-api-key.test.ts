@@ -25,7 +25,10 @@ describe('api_key auth', () => {
     const middleware = createAuthMiddleware(context);
     const good = await attempt(middleware, { 'x-api-key': KEY });
     assert.equal(good.passed, true);
-    assert.deepEqual(good.exchange.locals?.auth, { type: 'api_key', subject: `key-${sha256Hex(KEY).slice(0, 12)}` });
+    assert.deepEqual(good.exchange.locals?.auth, {
+      type: 'api_key',
+      subject: `key-${sha256Hex(KEY).slice(0, 12)}`,
+    });
     assert.equal(good.exchange.req.headers['x-api-key'], KEY, 'forwarded by default');
     assert.equal((await attempt(middleware, { 'x-api-key': OTHER })).passed, true);
 

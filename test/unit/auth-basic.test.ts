@@ -54,7 +54,10 @@ describe('basic auth', () => {
     try {
       const good = await attempt(middleware, basicHeader('alice', 'wonderland'));
       assert.equal(good.passed, true);
-      assert.deepEqual(good.exchange.locals?.auth, { type: 'basic', subject: 'alice' } satisfies AuthIdentity);
+      assert.deepEqual(good.exchange.locals?.auth, {
+        type: 'basic',
+        subject: 'alice',
+      } satisfies AuthIdentity);
       assert.ok(good.exchange.req.headers.authorization, 'forwarded by default');
 
       for (const [authorization, reason] of [
@@ -110,7 +113,10 @@ describe('basic auth', () => {
       assert.match(err.detail, /weak\.htpasswd:2: user "bob" has an unsupported hash/);
       return true;
     });
-    assert.throws(load('absent.htpasswd'), /htpasswd_file: cannot read htpasswd file .*absent\.htpasswd: no such file/);
+    assert.throws(
+      load('absent.htpasswd'),
+      /htpasswd_file: cannot read htpasswd file .*absent\.htpasswd: no such file/,
+    );
   });
 
   test('a verified credential is remembered; concurrent checks share one bcrypt run', async () => {
@@ -124,7 +130,8 @@ describe('basic auth', () => {
       const firstMs = performance.now() - started;
       assert.ok(results.every((r) => r.passed));
       const again = performance.now();
-      for (let i = 0; i < 50; i++) assert.equal((await attempt(middleware, basicHeader('carol', 'patience'))).passed, true);
+      for (let i = 0; i < 50; i++)
+        assert.equal((await attempt(middleware, basicHeader('carol', 'patience'))).passed, true);
       const cachedMs = performance.now() - again;
       // 20 concurrent + 50 cached requests cost about one bcrypt run, not 70.
       assert.ok(cachedMs < firstMs, `cached ${cachedMs} ms vs first ${firstMs} ms`);
@@ -165,7 +172,9 @@ describe('bcrypt pool', () => {
     const middleware = createAuthMiddleware(authContext({ type: 'basic', users: { alice: aliceHash } }));
     try {
       const flood = await Promise.all(
-        Array.from({ length: MAX_PENDING + 5 }, (_, i) => attempt(middleware, basicHeader('alice', `guess-${i}`))),
+        Array.from({ length: MAX_PENDING + 5 }, (_, i) =>
+          attempt(middleware, basicHeader('alice', `guess-${i}`)),
+        ),
       );
       const statuses = flood.map((r) => r.recorded.status);
       assert.equal(statuses.filter((s) => s === 503).length, 5);
@@ -178,19 +187,25 @@ describe('bcrypt pool', () => {
 });
 
 describe('verified cache', () => {
-  test('entries expire and the oldest is evicted past the bound', () => {
+  test('entries expire (at the TTL or their own deadline) and the oldest is evicted past the bound', () => {
     let now = 0;
-    const cache = new VerifiedCache(1000, 2, () => now);
+    const cache = new VerifiedCache<string>(1000, 2, () => now);
     const a = cache.keyOf('a:1');
     assert.notEqual(a, 'a:1');
     assert.equal(a, cache.keyOf('a:1'));
-    cache.add(a);
-    cache.add(cache.keyOf('b:2'));
-    cache.add(cache.keyOf('c:3'));
+    cache.add(a, 'A');
+    cache.add(cache.keyOf('b:2'), 'B');
+    cache.add(cache.keyOf('c:3'), 'C');
     assert.equal(cache.size, 2);
-    assert.equal(cache.has(a), false);
-    assert.equal(cache.has(cache.keyOf('c:3')), true);
+    assert.equal(cache.get(a), undefined);
+    assert.equal(cache.get(cache.keyOf('c:3')), 'C');
+    cache.add(cache.keyOf('d:4'), 'D', 500);
+    now = 501;
+    assert.equal(cache.get(cache.keyOf('d:4')), undefined);
+    assert.equal(cache.get(cache.keyOf('c:3')), 'C');
     now = 1001;
-    assert.equal(cache.has(cache.keyOf('c:3')), false);
+    assert.equal(cache.get(cache.keyOf('c:3')), undefined);
+    cache.add(cache.keyOf('e:5'), 'E', 1000);
+    assert.equal(cache.size, 0, 'an entry already past its deadline is not stored');
   });
 });

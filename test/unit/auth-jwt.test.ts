@@ -3,9 +3,11 @@
 // observed as request counts on a local key server.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import { ConfigError } from '../../src/config/errors.js';
@@ -22,6 +24,7 @@ import {
   unsignedToken,
 } from '../helpers/auth.js';
 import { tempDir } from '../helpers/dito.js';
+import { waitFor } from '../helpers/net.js';
 
 /** Runs the middleware on `Authorization: Bearer <token>`; says whether it passed and what it answered. */
 async function run(auth: Record<string, unknown>, authorization?: string, dir?: string) {
@@ -96,6 +99,17 @@ describe('jwt auth', () => {
     }
   });
 
+  test('an X.509 certificate works as public_key_file', async () => {
+    const fixtures = fileURLToPath(new URL('../../../test/fixtures/auth/', import.meta.url));
+    const privateKey = createPrivateKey(readFileSync(join(fixtures, 'ec-test-key.pem')));
+    const auth = { type: 'jwt', public_key_file: 'ec-test-cert.pem', algorithms: ['ES256'] };
+    assert.equal((await run(auth, bearer(await signToken('ES256', privateKey)), fixtures)).passed, true);
+    assertRefused(
+      await run(auth, bearer(await signToken('ES256', keys.ec.privateKey)), fixtures),
+      'signature',
+    );
+  });
+
   test('a missing token gets a challenge without an error code (RFC 6750 3.1)', async () => {
     assertRefused(await run(hs), 'missing', null);
     assertRefused(await run(hs, 'Basic YWxpY2U6eA=='), 'missing', null);
@@ -109,7 +123,10 @@ describe('jwt auth', () => {
     const expired = await run(hs, bearer(await signToken('HS256', secretKey(), { exp: now - 60 })));
     assertRefused(expired, 'expired');
     assert.match(String(expired.recorded.headers['www-authenticate']), /expired/);
-    assertRefused(await run(hs, bearer(await signToken('HS256', secretKey(), { nbf: now + 600 }))), 'not_yet_valid');
+    assertRefused(
+      await run(hs, bearer(await signToken('HS256', secretKey(), { nbf: now + 600 }))),
+      'not_yet_valid',
+    );
   });
 
   test('clock_tolerance accepts a token expired by less than the tolerance', async () => {
@@ -119,7 +136,12 @@ describe('jwt auth', () => {
   });
 
   test('issuer, audience and required claims must match', async () => {
-    const strict = { ...hs, issuer: 'https://id.example', audience: ['api', 'web'], required_claims: ['email'] };
+    const strict = {
+      ...hs,
+      issuer: 'https://id.example',
+      audience: ['api', 'web'],
+      required_claims: ['email'],
+    };
     const good = { iss: 'https://id.example', aud: 'web', email: 'a@example.com' };
     assert.equal((await run(strict, bearer(await signToken('HS256', secretKey(), good)))).passed, true);
     for (const bad of [
@@ -142,7 +164,10 @@ describe('jwt auth', () => {
     assertRefused(await run(rsa, bearer(unsignedToken()), dir), 'algorithm');
     // Algorithm confusion: an HMAC token "signed" with the public key's PEM bytes.
     const pem = keys.rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    assertRefused(await run(rsa, bearer(await signToken('HS256', new TextEncoder().encode(pem))), dir), 'algorithm');
+    assertRefused(
+      await run(rsa, bearer(await signToken('HS256', new TextEncoder().encode(pem))), dir),
+      'algorithm',
+    );
   });
 
   test('an unusable key file is a ConfigError at its key, at load', () => {
@@ -155,7 +180,10 @@ describe('jwt auth', () => {
       assert.match(err.detail, /absent\.pem: no such file/);
       return true;
     });
-    assert.throws(load({ type: 'jwt', public_key_file: 'private.pem', algorithms: ['ES256'] }), /private key/);
+    assert.throws(
+      load({ type: 'jwt', public_key_file: 'private.pem', algorithms: ['ES256'] }),
+      /private key/,
+    );
     assert.throws(
       load({ type: 'jwt', public_key_file: 'ec.pem', algorithms: ['ES384'] }),
       /locations\[0\]\.auth\.algorithms: algorithm ES384 cannot be verified with the ec \(prime256v1\) key/,
@@ -189,7 +217,10 @@ describe('jwt auth', () => {
     assert.ok(headers.authorization, 'forwarded by default');
 
     // A token without the claim: the client's copy is still gone.
-    const bare = fakeExchange({ authorization: bearer(await signToken('HS256', secretKey())), 'x-user-roles': 'admin' });
+    const bare = fakeExchange({
+      authorization: bearer(await signToken('HS256', secretKey())),
+      'x-user-roles': 'admin',
+    });
     await middleware.handle(bare.exchange, () => {});
     assert.equal(bare.exchange.req.headers['x-user-roles'], undefined);
     // A refused request: nothing forwarded either way.
@@ -198,8 +229,28 @@ describe('jwt auth', () => {
     assert.equal(refused.exchange.req.headers['x-user-id'], undefined);
   });
 
+  test('an accepted token is remembered, but never past its exp', async () => {
+    const middleware = createAuthMiddleware(authContext(hs));
+    const token = await signToken('HS256', secretKey(), { exp: Math.floor(Date.now() / 1000) + 1 });
+    const passes = async () => {
+      let passed = false;
+      await middleware.handle(fakeExchange({ authorization: bearer(token) }).exchange, () => {
+        passed = true;
+      });
+      return passed;
+    };
+    assert.equal(await passes(), true);
+    assert.equal(await passes(), true);
+    // Polls (bounded) until the second of `exp` has passed: the cached entry must lapse with it.
+    await waitFor(async () => !(await passes()), 3000, 50);
+    await middleware.close?.();
+  });
+
   test('strip_credentials removes the Authorization header', async () => {
-    const result = await run({ ...hs, strip_credentials: true }, bearer(await signToken('HS256', secretKey())));
+    const result = await run(
+      { ...hs, strip_credentials: true },
+      bearer(await signToken('HS256', secretKey())),
+    );
     assert.equal(result.passed, true);
     assert.equal(result.exchange.req.headers.authorization, undefined);
   });
@@ -235,7 +286,9 @@ describe('jwt auth with a JWKS URL', () => {
     const context = authContext({ type: 'jwt', jwks_url: url, algorithms: ['ES256'] });
     const middleware = createAuthMiddleware(context);
     for (let i = 0; i < 5; i++) {
-      const { exchange } = fakeExchange({ authorization: bearer(await signToken('ES256', keys.ec.privateKey, {}, { kid: 'k1' })) });
+      const { exchange } = fakeExchange({
+        authorization: bearer(await signToken('ES256', keys.ec.privateKey, {}, { kid: 'k1' })),
+      });
       let passed = false;
       await middleware.handle(exchange, () => {
         passed = true;
@@ -245,7 +298,9 @@ describe('jwt auth with a JWKS URL', () => {
     assert.equal(fetches, 1);
     // An unknown kid within the cooldown does not refetch, and is refused.
     const other = testKeys().ec.privateKey;
-    const { exchange, recorded } = fakeExchange({ authorization: bearer(await signToken('ES256', other, {}, { kid: 'k2' })) });
+    const { exchange, recorded } = fakeExchange({
+      authorization: bearer(await signToken('ES256', other, {}, { kid: 'k2' })),
+    });
     await middleware.handle(exchange, () => {});
     assert.equal(recorded.status, 401);
     assert.equal(fetches, 1);
@@ -258,7 +313,9 @@ describe('jwt auth with a JWKS URL', () => {
     const auth = { type: 'jwt', jwks_url: url, algorithms: ['ES256'] };
     for (let round = 0; round < 2; round++) {
       const middleware = createAuthMiddleware(authContext(auth, { carry }));
-      const { exchange } = fakeExchange({ authorization: bearer(await signToken('ES256', keys.ec.privateKey, {}, { kid: 'k1' })) });
+      const { exchange } = fakeExchange({
+        authorization: bearer(await signToken('ES256', keys.ec.privateKey, {}, { kid: 'k1' })),
+      });
       let passed = false;
       await middleware.handle(exchange, () => {
         passed = true;
@@ -273,7 +330,9 @@ describe('jwt auth with a JWKS URL', () => {
     try {
       const context = authContext({ type: 'jwt', jwks_url: url, algorithms: ['ES256'] });
       const middleware = createAuthMiddleware(context);
-      const { exchange, recorded } = fakeExchange({ authorization: bearer(await signToken('ES256', keys.ec.privateKey, {}, { kid: 'k1' })) });
+      const { exchange, recorded } = fakeExchange({
+        authorization: bearer(await signToken('ES256', keys.ec.privateKey, {}, { kid: 'k1' })),
+      });
       let passed = false;
       await middleware.handle(exchange, () => {
         passed = true;

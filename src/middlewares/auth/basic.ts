@@ -57,7 +57,7 @@ export function createBasicVerifier(auth: BasicAuthConfig): Verifier {
   const users = loadUsers(auth);
   const decoy = decoyHash(users);
   const pool = new BcryptPool();
-  const cache = new VerifiedCache();
+  const cache = new VerifiedCache<true>();
   /** Concurrent requests with the same credential share one bcrypt check. */
   const inFlight = new Map<string, Promise<boolean>>();
   const challenge = `Basic realm=${quoted(auth.realm)}, charset="UTF-8"`;
@@ -71,7 +71,7 @@ export function createBasicVerifier(auth: BasicAuthConfig): Verifier {
     const result = compared.then((match) => {
       inFlight.delete(key);
       const accepted = match && hash !== undefined;
-      if (accepted) cache.add(key);
+      if (accepted) cache.add(key, true);
       return accepted;
     });
     inFlight.set(key, result);
@@ -84,14 +84,15 @@ export function createBasicVerifier(auth: BasicAuthConfig): Verifier {
       const header = exchange.req.headers.authorization;
       if (header === undefined) return { ok: false, reason: 'missing' };
       const match = BASIC_CREDENTIALS.exec(header);
-      if (match === null) return { ok: false, reason: /^basic(?: |$)/i.test(header) ? 'malformed' : 'missing' };
+      if (match === null)
+        return { ok: false, reason: /^basic(?: |$)/i.test(header) ? 'malformed' : 'missing' };
       const credential = Buffer.from(match[1]!, 'base64').toString('utf8');
       const colon = credential.indexOf(':');
       if (colon < 0) return { ok: false, reason: 'malformed' };
       const user = credential.slice(0, colon);
       const identity: AuthIdentity = { type: 'basic', subject: user };
       const key = cache.keyOf(credential);
-      if (cache.has(key)) return { ok: true, identity };
+      if (cache.get(key) === true) return { ok: true, identity };
       const pending = check(user, credential.slice(colon + 1), key);
       if (pending === undefined) return { ok: false, reason: 'busy' };
       return pending.then((accepted) =>

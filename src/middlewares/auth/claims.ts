@@ -19,7 +19,10 @@ export function claimHeaderValue(claim: unknown): string | undefined {
   if (claim === undefined || claim === null) return undefined;
   if (typeof claim === 'string') text = claim;
   else if (typeof claim === 'number' || typeof claim === 'boolean') text = String(claim);
-  else if (Array.isArray(claim) && claim.every((item) => typeof item === 'string' || typeof item === 'number')) {
+  else if (
+    Array.isArray(claim) &&
+    claim.every((item) => typeof item === 'string' || typeof item === 'number')
+  ) {
     text = claim.join(',');
   } else text = JSON.stringify(claim);
   return PLAIN_HEADER_VALUE.test(text) ? text : encodeURIComponent(text);
@@ -31,7 +34,9 @@ export class ClaimForwarding {
   private readonly aliases: ReadonlySet<string>;
 
   constructor(forwardClaims: Readonly<Record<string, string>>) {
-    this.entries = Object.entries(forwardClaims).map(([claim, header]) => [claim, header.toLowerCase()] as const);
+    this.entries = Object.entries(forwardClaims).map(
+      ([claim, header]) => [claim, header.toLowerCase()] as const,
+    );
     this.aliases = new Set(this.entries.map(([, header]) => aliasOf(header)));
   }
 

@@ -80,7 +80,12 @@ export function createAuthMiddleware(context: MiddlewareContext): Middleware {
       return;
     }
     // The reason only: the credential never reaches the logs.
-    const entry = { request_id: exchange.requestId, middleware: 'auth', auth_type: verifier.type, reason: verdict.reason };
+    const entry = {
+      request_id: exchange.requestId,
+      middleware: 'auth',
+      auth_type: verifier.type,
+      reason: verdict.reason,
+    };
     if (verdict.reason === 'busy') {
       logger.warn(entry, 'auth busy: password check queue full');
       exchange.errorCode = 'DITO_ERR_UNAVAILABLE';

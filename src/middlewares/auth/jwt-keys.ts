@@ -53,7 +53,10 @@ export function loadPublicKey(file: string, algorithms: readonly string[]): KeyO
   }
   if (pem.includes('PRIVATE KEY')) {
     // Node would derive the public half, but a private key has no business on the proxy.
-    throw new KeySourceError('public_key_file', `${file} holds a private key: give the public key (SPKI PEM)`);
+    throw new KeySourceError(
+      'public_key_file',
+      `${file} holds a private key: give the public key (SPKI PEM)`,
+    );
   }
   let key: KeyObject;
   try {
