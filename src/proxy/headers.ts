@@ -16,6 +16,8 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+const ALIASED_NAME = /[_.]/;
+
 /** Headers whose value Dito sets itself on the upstream request. */
 const DITO_OWNED = [
   'host',
@@ -36,6 +38,10 @@ export interface RequestHeaderPlan {
   readonly host: string;
   /** WebSocket handshake: `Upgrade` passes and `Connection: Upgrade` is sent. */
   readonly upgrade: boolean;
+  /** Dito-owned headers the operator set in `additional_headers`: the operator's value wins. */
+  readonly overridden: ReadonlySet<string>;
+  /** Drop client headers whose names contain `_` or `.` (backends may fold them onto real ones). */
+  readonly dropAliased: boolean;
 }
 
 export function compileRequestHeaderPlan(options: {
@@ -46,6 +52,8 @@ export function compileRequestHeaderPlan(options: {
   stripAcceptEncoding: boolean;
   /** Keep `Upgrade`/`Connection: upgrade` (WebSocket handshakes). */
   forUpgrade?: boolean;
+  /** Forward header names with `_` or `.` (off by default, like nginx's underscores_in_headers). */
+  allowUnderscores?: boolean;
 }): RequestHeaderPlan {
   const drop = new Set<string>(HOP_BY_HOP);
   if (options.forUpgrade) drop.delete('upgrade');
@@ -54,12 +62,22 @@ export function compileRequestHeaderPlan(options: {
   drop.add('expect');
   for (const name of options.excluded) drop.add(name.toLowerCase());
   const additional: string[] = [];
+  const overridden = new Set<string>();
   for (const [name, value] of options.additional) {
-    drop.add(name.toLowerCase());
+    const lower = name.toLowerCase();
+    drop.add(lower);
+    if (DITO_OWNED.includes(lower)) overridden.add(lower);
     additional.push(name, value);
   }
   if (options.stripAcceptEncoding) drop.add('accept-encoding');
-  return { drop, additional, host: options.host, upgrade: options.forUpgrade === true };
+  return {
+    drop,
+    additional,
+    host: options.host,
+    upgrade: options.forUpgrade === true,
+    overridden,
+    dropAliased: options.allowUnderscores !== true,
+  };
 }
 
 /** Lower-cased tokens of every `Connection` header in a raw header list. */
@@ -94,7 +112,8 @@ export function buildUpstreamHeaders(
   facts: ForwardingFacts,
 ): string[] {
   const named = connectionTokens(raw);
-  const out: string[] = ['host', plan.host];
+  const overridden = plan.overridden;
+  const out: string[] = overridden.has('host') ? [] : ['host', plan.host];
   let forwardedFor: string | undefined;
   let clientHost: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -102,6 +121,9 @@ export function buildUpstreamHeaders(
     const lower = name.toLowerCase();
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
     if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;
+    // `X_Forwarded_For` and `X.Real.IP` survive as distinct names here, but CGI/WSGI/PHP backends
+    // fold them onto the real headers (Traefik CVE-2026-88011): never forward such aliases.
+    if (plan.dropAliased && ALIASED_NAME.test(name)) continue;
     if (plan.drop.has(lower)) {
       if (lower === 'x-forwarded-for') {
         forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;
@@ -112,20 +134,37 @@ export function buildUpstreamHeaders(
     }
     out.push(name, raw[i + 1]!);
   }
-  out.push(
-    'x-forwarded-for',
-    forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
-    'x-forwarded-proto',
-    facts.proto,
-    'x-real-ip',
-    facts.clientIp,
-    'x-request-id',
-    facts.requestId,
-  );
-  if (clientHost !== undefined) out.push('x-forwarded-host', clientHost);
+  if (overridden.size === 0) {
+    out.push(
+      'x-forwarded-for',
+      forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
+      'x-forwarded-proto',
+      facts.proto,
+      'x-real-ip',
+      facts.clientIp,
+      'x-request-id',
+      facts.requestId,
+    );
+    if (clientHost !== undefined) out.push('x-forwarded-host', clientHost);
+  } else {
+    pushOwned(
+      out,
+      overridden,
+      'x-forwarded-for',
+      forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
+    );
+    pushOwned(out, overridden, 'x-forwarded-proto', facts.proto);
+    pushOwned(out, overridden, 'x-real-ip', facts.clientIp);
+    pushOwned(out, overridden, 'x-request-id', facts.requestId);
+    if (clientHost !== undefined) pushOwned(out, overridden, 'x-forwarded-host', clientHost);
+  }
   if (plan.upgrade) out.push('connection', 'Upgrade');
   for (let i = 0; i < plan.additional.length; i++) out.push(plan.additional[i]!);
   return out;
+}
+
+function pushOwned(out: string[], overridden: ReadonlySet<string>, name: string, value: string): void {
+  if (!overridden.has(name)) out.push(name, value);
 }
 
 /** Flattens a Node `IncomingHttpHeaders` object (as a middleware may have edited it) to raw form. */

@@ -4,6 +4,12 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { createRedisHandle } from '../redis/connection.js';
+import type { RedisHandle } from '../redis/handle.js';
+import { sameRedisSettings } from '../redis/options.js';
+import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
+import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -18,6 +24,10 @@ export class DitoApp {
   private dito: DitoServer | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  private plugins: LoadedPlugin[] = [];
+  private watcher: ConfigWatcher | undefined;
+  /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
+  private redisHandle: RedisHandle | undefined;
 
   private constructor(
     private readonly options: AppOptions,
@@ -37,8 +47,38 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
+  get redis(): RedisHandle | undefined {
+    return this.redisHandle;
+  }
+
+  /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
+  private async loadPluginsFor(
+    loaded: LoadedConfig,
+    logger: Logger,
+    previous: LoadedPlugin[],
+  ): Promise<LoadedPlugin[]> {
+    if (loaded.config.plugins === undefined) return [];
+    return loadPlugins(loaded.config.plugins, { logger, previous });
+  }
+
   async start(): Promise<number> {
-    const runtime = buildRuntime(this.loaded, { logger: this.logger });
+    this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
+    const settings = this.loaded.config.redis;
+    // Connects in the background: a Redis that is down never delays or prevents the start.
+    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
+    let runtime: Runtime;
+    try {
+      runtime = buildRuntime(this.loaded, {
+        logger: this.logger,
+        plugins: pluginMiddlewareFactories(this.plugins),
+        redis: this.redisHandle,
+      });
+    } catch (err) {
+      await closePlugins(this.plugins, this.logger);
+      await this.redisHandle?.close();
+      throw err;
+    }
     this.dito = new DitoServer(runtime, { logger: this.logger });
     const port = await this.dito.listen(this.loaded.config.port);
     this.logger.info(
@@ -50,6 +90,7 @@ export class DitoApp {
       },
       'listening',
     );
+    await this.updateWatcher();
     flushLogs();
     return port;
   }
@@ -71,11 +112,26 @@ export class DitoApp {
     if (dito === undefined || this.stopping) return false;
     let loaded: LoadedConfig;
     let runtime: Runtime;
+    let plugins: LoadedPlugin[] = this.plugins;
+    let redis: RedisHandle | undefined;
     try {
       loaded = await loadConfigFile(this.options.configPath);
-      runtime = buildRuntime(loaded, { logger: createLogger(loaded.config.logging) });
+      const logger = createLogger(loaded.config.logging);
+      plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
+      redis = this.redisFor(loaded, logger);
+      runtime = buildRuntime(loaded, {
+        logger,
+        plugins: pluginMiddlewareFactories(plugins),
+        previous: dito.runtime,
+        carry: dito.runtime.carry,
+        redis,
+      });
     } catch (err) {
-      this.logger.error({ reason, err: (err as Error).message }, 'config reload refused');
+      // Plugins this attempt loaded (and the running config does not use) are released again.
+      await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      if (redis !== this.redisHandle) void redis?.close();
+      const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
+      this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
     }
     if (loaded.config.port !== this.loaded.config.port) {
@@ -85,20 +141,67 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    const previousRedis = this.redisHandle;
+    const replacedPlugins = pluginsToClose(this.plugins, plugins);
+    this.plugins = plugins;
     this.loaded = loaded;
     this.logger = runtime.logger;
+    this.redisHandle = redis;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous);
+    void this.retire(previous, replacedPlugins, previousRedis === redis ? undefined : previousRedis);
+    await this.updateWatcher();
     return true;
   }
 
-  /** Closes a replaced runtime once no request is using it any more. */
-  private async retire(runtime: Runtime): Promise<void> {
+  private watchTarget(): WatchTarget {
+    const config = this.loaded.config;
+    return {
+      configPath: this.options.configPath,
+      files: filesNamedBy(config),
+      pluginsDir: config.plugins?.directory,
+    };
+  }
+
+  /** Starts, retargets or stops the file watcher to match `hot_reload` in the running config. */
+  private async updateWatcher(): Promise<void> {
+    if (!this.loaded.config.hotReload) {
+      this.watcher?.close();
+      this.watcher = undefined;
+      return;
+    }
+    if (this.watcher !== undefined) {
+      await this.watcher.retarget(this.watchTarget());
+      return;
+    }
+    this.watcher = new ConfigWatcher(
+      this.watchTarget(),
+      () => this.reload('file changed'),
+      (err) => this.logger.error({ err: (err as Error).message }, 'config watch failed'),
+    );
+    await this.watcher.start();
+  }
+
+  /** The running Redis connection when `redis:` is unchanged, else a new one (or none). */
+  private redisFor(loaded: LoadedConfig, logger: Logger): RedisHandle | undefined {
+    const settings = loaded.config.redis;
+    if (!settings.enabled) return undefined;
+    const running = this.redisHandle;
+    if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
+    return createRedisHandle(settings, logger);
+  }
+
+  /**
+   * Closes a replaced runtime (and the plugins and Redis connection only it used) once no request
+   * is using it.
+   */
+  private async retire(runtime: Runtime, plugins: LoadedPlugin[], redis?: RedisHandle): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
+    await closePlugins(plugins, this.logger);
+    await redis?.close();
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -107,10 +210,13 @@ export class DitoApp {
     this.stopping = true;
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    this.watcher?.close();
     if (dito !== undefined) {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();
     }
+    await closePlugins(this.plugins, this.logger);
+    await this.redisHandle?.close();
     this.logger.info('stopped');
     flushLogs();
   }

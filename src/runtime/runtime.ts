@@ -4,7 +4,7 @@
 import { ConfigError } from '../config/errors.js';
 import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.js';
 import { compileChain } from '../middlewares/chain.js';
-// Side effect: registers the built-in middlewares in `builtinMiddlewares`.
+// Side effect: fills `builtinMiddlewares` with the built-ins.
 import '../middlewares/index.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,6 +13,7 @@ import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
+import type { RedisHandle } from '../redis/handle.js';
 import { compileTargetPath, Router } from '../routing/router.js';
 import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
 import type { CompiledLocation } from './location.js';
@@ -24,6 +25,10 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Upstream pools (shared with the next runtime where unchanged). */
+  readonly clients: UpstreamClients;
+  /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
+  readonly carry: Map<string, unknown>;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -35,6 +40,10 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** The running runtime, when this one is built by a reload. */
+  previous?: Runtime;
+  /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
+  redis?: RedisHandle;
 }
 
 function hostHeader(target: URL): string {
@@ -58,7 +67,23 @@ function resolveMiddlewares(
         `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
       );
     }
-    return factory({ config: loaded.config, location, logger: deps.logger, carry, locate: loaded.locate });
+    try {
+      return factory({
+        config: loaded.config,
+        location,
+        logger: deps.logger,
+        carry,
+        redis: deps.redis,
+        locate: loaded.locate,
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(
+        loaded.locate(['locations', location.index, 'middlewares', i]),
+        `locations[${location.index}].middlewares[${i}]`,
+        `${name}: ${(err as Error).message}`,
+      );
+    }
   });
 }
 
@@ -84,7 +109,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients();
+  const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
 
@@ -119,6 +144,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         additional: location.additionalHeaders,
         excluded: location.excludedHeaders,
         stripAcceptEncoding: transport.disableCompression,
+        allowUnderscores: config.server.allowUnderscoresInHeaders,
       };
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
@@ -138,6 +164,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
         maxResponseBodySize: location.maxResponseBodySize,
+        maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
         requestTimeoutMs: config.requestTimeoutMs,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
@@ -156,6 +183,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       loaded,
       config,
       router: new Router(locations),
+      clients,
+      carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
       inFlight: 0,
