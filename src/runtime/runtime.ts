@@ -80,6 +80,7 @@ function resolveMiddlewares(
         carry,
         redis: deps.redis,
         metrics: deps.metrics ?? noopMetrics,
+        locate: loaded.locate,
       });
     } catch (err) {
       if (err instanceof ConfigError) throw err;
