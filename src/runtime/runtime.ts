@@ -152,6 +152,12 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         stripAcceptEncoding: transport.disableCompression,
         allowUnderscores: config.server.allowUnderscoresInHeaders,
       };
+      const headerPlan = compileRequestHeaderPlan(headerOptions);
+      for (const name of headerPlan.ignored) {
+        logger.warn(
+          `locations[${location.index}].additional_headers.${name}: a hop-by-hop or framing header is never sent upstream`,
+        );
+      }
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
       const compiled: CompiledLocation = {
@@ -163,7 +169,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         origin: httpOrigin(target),
         targetPath: compileTargetPath(target),
         replacePath: location.replacePath,
-        headerPlan: compileRequestHeaderPlan(headerOptions),
+        headerPlan,
         upgradeHeaderPlan: compileRequestHeaderPlan({ ...headerOptions, forUpgrade: true }),
         dispatcher: upstreamFor(loaded, location, clients),
         middlewares,
