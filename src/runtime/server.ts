@@ -84,10 +84,22 @@ export class DitoServer {
         // Fixed for the listener's life: a changed max_header_bytes needs a restart.
         maxHeaderSize: limits.maxHeaderBytes,
         connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+        // Node's own refusal of a missing Host is a bare 400, not the contract's JSON: checked below.
+        requireHostHeader: false,
       });
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
+    // An Expect other than 100-continue: Node's default is a bare 417; answer in the contract's JSON.
+    server.on('checkExpectation', (req, res) =>
+      this.refuse(
+        req,
+        res,
+        'DITO_ERR_EXPECTATION_FAILED',
+        requestIdFrom(req.headers['x-request-id'] as string | undefined),
+        performance.now(),
+      ),
+    );
     server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
@@ -211,6 +223,10 @@ export class DitoServer {
     }
     if (req.rawHeaders.length > this.maxHeaders * 2) {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
+      return;
+    }
+    if (!hasValidHost(req)) {
+      this.refuse(req, res, 'DITO_ERR_BAD_REQUEST', requestId, startedAt);
       return;
     }
     if (req.method === 'TRACE' && !this.allowTrace) {
@@ -340,6 +356,23 @@ export class DitoServer {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // An upgrade pipelined behind a response still being written: wait for that response, so
+    // answers keep their order and never interleave (assigning the socket now would throw
+    // ERR_HTTP_SOCKET_ASSIGNED out of the parser and end the process).
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null) {
+      let resumed = false;
+      const resume = () => {
+        if (resumed) return;
+        resumed = true;
+        const stillPending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage != null;
+        if (socket.destroyed || !socket.writable || stillPending) socket.destroy();
+        else this.handleUpgrade(req, socket, head);
+      };
+      pending.once('finish', resume);
+      pending.once('close', resume);
+      return;
+    }
     const runtime = this.current;
     let path: string;
     let location: CompiledLocation | undefined;
@@ -375,12 +408,14 @@ export class DitoServer {
     }
     // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
-    // connection closes after this one answer.
-    if (head.length > 0) socket.unshift(head);
+    // connection closes after this one answer. Whatever else the client sends is read and
+    // dropped: bytes left unread kept the socket open after both sides had finished (a leak).
+    socket.on('data', discard);
+    socket.resume();
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
-    res.once('finish', () => socket.end());
+    res.once('finish', () => endThenDestroy(socket));
     this.handleRequest(req, res);
   }
 
@@ -396,7 +431,14 @@ export class DitoServer {
       socket.destroy();
       return;
     }
-    const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null && pending.req.complete) {
+      // The bytes that failed follow a whole request whose answer is still owed: an error answer
+      // now would be read as the answer to that request (response desync). Finish it, then close.
+      if (!pending.headersSent) pending.shouldKeepAlive = false;
+      pending.once('close', () => (pending.writableFinished ? endThenDestroy(socket) : socket.destroy()));
+      return;
+    }
     if (pending?.headersSent) {
       socket.destroy();
       return;
@@ -405,6 +447,27 @@ export class DitoServer {
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
     this.refuseRaw(socket, code);
   }
+}
+
+function discard(): void {}
+
+/** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
+function endThenDestroy(socket: Duplex): void {
+  socket.end(() => socket.destroy());
+}
+
+/**
+ * RFC 9112 3.2: an HTTP/1.1 request needs exactly one Host, HTTP/1.0 at most one. Node keeps the
+ * first of several, so a second Host (one a cache or backend may read instead) is refused here.
+ */
+function hasValidHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  return hosts === 1 || (hosts === 0 && req.httpVersion !== '1.1');
 }
 
 function flattenOutgoing(res: ServerResponse): string[] {
