@@ -65,6 +65,8 @@ export class DitoServer {
   private current: Runtime;
   private readonly logger: Logger;
   private draining = false;
+  /** Responses not yet closed: told to close their connection when a drain starts. */
+  private readonly openResponses = new Set<ServerResponse>();
   private readonly localHandlers = new Map<string, LocalHandler>();
   private readonly listeners: RequestListener[] = [];
   private upgradeHandler: UpgradeHandler | undefined;
@@ -192,6 +194,15 @@ export class DitoServer {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // Requests already in flight finish, but their keep-alive connections must not outlive them:
+    // an answer still to be sent says `Connection: close`, one under way closes once it is done.
+    for (const res of this.openResponses) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      else {
+        const socket = res.socket;
+        res.once('finish', () => socket?.end());
+      }
+    }
     const idle =
       this.openConnections === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
     let timer: NodeJS.Timeout | undefined;
@@ -217,6 +228,8 @@ export class DitoServer {
     const runtime = this.current;
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
+    this.openResponses.add(res);
+    res.once('close', () => this.openResponses.delete(res));
     if (this.draining) {
       // Finish this one, but tell the client not to send another on this connection.
       res.shouldKeepAlive = false;
