@@ -3,6 +3,7 @@
 // is closed here, in order.
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
+import { Health } from '../observability/health.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
@@ -23,6 +24,8 @@ export class DitoApp {
   private stopping = false;
   private plugins: LoadedPlugin[] = [];
   private watcher: ConfigWatcher | undefined;
+  /** Liveness/readiness: reads the running config on every probe. */
+  private readonly health = new Health(() => this.loaded.config);
 
   private constructor(
     private readonly options: AppOptions,
@@ -65,6 +68,7 @@ export class DitoApp {
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.health.install(this.dito, this.loaded.config.health);
     const port = await this.dito.listen(this.loaded.config.port);
     this.logger.info(
       {
@@ -76,6 +80,8 @@ export class DitoApp {
       'listening',
     );
     await this.updateWatcher();
+    // Only now is every part of startup done: readiness may pass.
+    this.health.markReady();
     flushLogs();
     return port;
   }
@@ -122,6 +128,7 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    this.health.install(dito, loaded.config.health);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
     this.loaded = loaded;
@@ -175,10 +182,21 @@ export class DitoApp {
     if (this.stopping) return;
     this.stopping = true;
     const dito = this.dito;
-    this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    // Fail readiness before anything else, so load balancers stop sending new traffic.
+    this.health.markDraining();
+    const { shutdownDelayMs, shutdownTimeoutMs } = this.loaded.config;
+    this.logger.info(
+      { signal, shutdown_delay_ms: shutdownDelayMs, drain_timeout_ms: shutdownTimeoutMs },
+      'shutting down',
+    );
     this.watcher?.close();
+    if (dito !== undefined && shutdownDelayMs > 0) {
+      // Still serving, readiness failed: the time endpoints and load balancers need to notice.
+      flushLogs();
+      await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+    }
     if (dito !== undefined) {
-      await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
+      await dito.shutdown(shutdownTimeoutMs);
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);
