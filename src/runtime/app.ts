@@ -5,6 +5,9 @@ import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { Health } from '../observability/health.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { createRedisHandle } from '../redis/connection.js';
+import type { RedisHandle } from '../redis/handle.js';
+import { sameRedisSettings } from '../redis/options.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
@@ -24,8 +27,13 @@ export class DitoApp {
   private stopping = false;
   private plugins: LoadedPlugin[] = [];
   private watcher: ConfigWatcher | undefined;
-  /** Liveness/readiness: reads the running config on every probe. */
-  private readonly health = new Health(() => this.loaded.config);
+  /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
+  private redisHandle: RedisHandle | undefined;
+  /** Liveness/readiness: reads the running config and Redis connection on every probe. */
+  private readonly health = new Health(
+    () => this.loaded.config,
+    () => this.redisHandle,
+  );
 
   private constructor(
     private readonly options: AppOptions,
@@ -45,6 +53,11 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
+  get redis(): RedisHandle | undefined {
+    return this.redisHandle;
+  }
+
   /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
   private async loadPluginsFor(
     loaded: LoadedConfig,
@@ -57,14 +70,19 @@ export class DitoApp {
 
   async start(): Promise<number> {
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
+    const settings = this.loaded.config.redis;
+    // Connects in the background: a Redis that is down never delays or prevents the start.
+    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
     let runtime: Runtime;
     try {
       runtime = buildRuntime(this.loaded, {
         logger: this.logger,
         plugins: pluginMiddlewareFactories(this.plugins),
+        redis: this.redisHandle,
       });
     } catch (err) {
       await closePlugins(this.plugins, this.logger);
+      await this.redisHandle?.close();
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
@@ -104,19 +122,23 @@ export class DitoApp {
     let loaded: LoadedConfig;
     let runtime: Runtime;
     let plugins: LoadedPlugin[] = this.plugins;
+    let redis: RedisHandle | undefined;
     try {
       loaded = await loadConfigFile(this.options.configPath);
       const logger = createLogger(loaded.config.logging);
       plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
+      redis = this.redisFor(loaded, logger);
       runtime = buildRuntime(loaded, {
         logger,
         plugins: pluginMiddlewareFactories(plugins),
         previous: dito.runtime,
         carry: dito.runtime.carry,
+        redis,
       });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      if (redis !== this.redisHandle) void redis?.close();
       const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
       this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
@@ -128,13 +150,15 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    const previousRedis = this.redisHandle;
     this.health.install(dito, loaded.config.health);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
     this.loaded = loaded;
     this.logger = runtime.logger;
+    this.redisHandle = redis;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous, replacedPlugins);
+    void this.retire(previous, replacedPlugins, previousRedis === redis ? undefined : previousRedis);
     await this.updateWatcher();
     return true;
   }
@@ -167,14 +191,27 @@ export class DitoApp {
     await this.watcher.start();
   }
 
-  /** Closes a replaced runtime (and the plugins only it used) once no request is using it. */
-  private async retire(runtime: Runtime, plugins: LoadedPlugin[]): Promise<void> {
+  /** The running Redis connection when `redis:` is unchanged, else a new one (or none). */
+  private redisFor(loaded: LoadedConfig, logger: Logger): RedisHandle | undefined {
+    const settings = loaded.config.redis;
+    if (!settings.enabled) return undefined;
+    const running = this.redisHandle;
+    if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
+    return createRedisHandle(settings, logger);
+  }
+
+  /**
+   * Closes a replaced runtime (and the plugins and Redis connection only it used) once no request
+   * is using it.
+   */
+  private async retire(runtime: Runtime, plugins: LoadedPlugin[], redis?: RedisHandle): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
     await closePlugins(plugins, this.logger);
+    await redis?.close();
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -200,6 +237,7 @@ export class DitoApp {
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);
+    await this.redisHandle?.close();
     this.logger.info('stopped');
     flushLogs();
   }
