@@ -50,7 +50,7 @@ FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS runtime
 # tini as PID 1: forwards SIGTERM/SIGINT/SIGHUP to Dito (node as PID 1 would get no default
 # signal handling) and reaps zombies.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini=0.19.0-1 \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /etc/dito/plugins /etc/dito/keys
 WORKDIR /app
