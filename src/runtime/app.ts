@@ -4,6 +4,7 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { WebSocketProxy } from '../websocket/proxy.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -18,6 +19,8 @@ export class DitoApp {
   private dito: DitoServer | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  /** Open WebSockets live here, beside the runtimes: a reload does not cut them. */
+  readonly websockets = new WebSocketProxy();
 
   private constructor(
     private readonly options: AppOptions,
@@ -40,6 +43,7 @@ export class DitoApp {
   async start(): Promise<number> {
     const runtime = buildRuntime(this.loaded, { logger: this.logger });
     this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
     const port = await this.dito.listen(this.loaded.config.port);
     this.logger.info(
       {
@@ -107,7 +111,14 @@ export class DitoApp {
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
     if (dito !== undefined) {
-      await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
+      const drainMs = this.loaded.config.shutdownTimeoutMs;
+      // WebSockets may use the whole drain time, then get close code 1001. The server's forced
+      // close cannot reach them (Node stops tracking a socket once it is upgraded) and its
+      // shutdown waits for every socket: this timer is what lets it finish.
+      const timer = setTimeout(() => void this.websockets.closeAll(), drainMs);
+      await dito.shutdown(drainMs);
+      clearTimeout(timer);
+      await this.websockets.closeAll();
       await dito.runtime.close();
     }
     this.logger.info('stopped');
