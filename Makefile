@@ -21,11 +21,13 @@ install: node_modules/.package-lock.json ## install npm dependencies from the lo
 build: install ## compile TypeScript to dist/
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 
-lint: install ## lint and format check (biome)
-	node_modules/.bin/biome check .
+lint: install ## lint (eslint) and format check (prettier)
+	node_modules/.bin/eslint --max-warnings 0 .
+	node_modules/.bin/prettier --check --log-level warn .
 
 fmt: install ## format the code in place
-	node_modules/.bin/biome check --write .
+	node_modules/.bin/prettier --write --log-level warn .
+	node_modules/.bin/eslint --fix .
 
 test: build lint ## install, build, lint, run every test
 	bash scripts/run-tests.sh $(NODE)

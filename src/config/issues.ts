@@ -44,6 +44,12 @@ export function zodMessage(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'required key is missing';
+      if (
+        issue.expected === 'string' &&
+        (typeof issue.input === 'number' || typeof issue.input === 'boolean')
+      ) {
+        return `expected a string, got ${describeValue(issue.input)} (quote it: "${String(issue.input)}")`;
+      }
       return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
     case 'too_small': {
       const strict = issue.inclusive === false && issue.origin === 'number';
@@ -136,8 +142,11 @@ export function fromZodIssues(
       out.push({ path, message: issue.issues[0]?.message ?? issue.message, anchor: 'key' });
       continue;
     }
-    const present = valueAt(data, path).present;
-    out.push({ path, message: issue.message, anchor: present ? 'value' : 'parent' });
+    const found = valueAt(data, path);
+    // load.ts drops known keys with no value before validation, so zod saw this one as missing.
+    const empty = found.present && found.value === null && issue.code === 'invalid_type';
+    const message = empty ? 'required key has no value' : issue.message;
+    out.push({ path, message, anchor: found.present ? 'value' : 'parent' });
   }
   return out;
 }

@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { checkConfig } from './checks.js';
 import { ConfigError, formatKeyPath } from './errors.js';
-import { type ConfigIssue, fromZodIssues, zodMessage } from './issues.js';
+import { type ConfigIssue, fromZodIssues, knownKeysAt, zodMessage } from './issues.js';
 import { normalizeConfig } from './normalize.js';
 import { configSchema } from './schema.js';
 import type { LoadedConfig } from './types.js';
-import { YamlSource } from './yaml-source.js';
+import { type KeyPath, YamlSource } from './yaml-source.js';
 
 /** Reads and validates a config file. `file` is kept as given, for messages and reloads. */
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
@@ -39,7 +39,7 @@ function parseBytes(bytes: Buffer, file: string): LoadedConfig {
   }
   try {
     const { source, data } = YamlSource.parse(text, file);
-    const result = configSchema.safeParse(data, { error: zodMessage });
+    const result = configSchema.safeParse(withoutEmptyKeys(data, []), { error: zodMessage });
     if (!result.success) throw firstError(source, fromZodIssues(result.error.issues, data, configSchema));
     const checked = checkConfig(result.data);
     if (checked.length > 0) throw firstError(source, checked);
@@ -55,6 +55,23 @@ function parseBytes(bytes: Buffer, file: string): LoadedConfig {
     const message = error instanceof Error ? error.message : String(error);
     throw new ConfigError(file, '', `cannot load the config: ${message.split('\n')[0]}`);
   }
+}
+
+/**
+ * A known key with no value (`middlewares:` whose entries are all commented out) counts as not
+ * set, as go-yaml treated it in the original: its default applies. Unknown keys are kept, so they
+ * are still reported.
+ */
+function withoutEmptyKeys(data: unknown, path: KeyPath, root: unknown = data): unknown {
+  if (Array.isArray(data)) return data.map((item, index) => withoutEmptyKeys(item, [...path, index], root));
+  if (data === null || typeof data !== 'object') return data;
+  const known = knownKeysAt(configSchema, path, root);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value === null && known.includes(key)) continue;
+    out[key] = withoutEmptyKeys(value, [...path, key], root);
+  }
+  return out;
 }
 
 /** The issue that comes first in the file (ties keep zod's order), as a ConfigError. */

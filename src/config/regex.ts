@@ -64,15 +64,15 @@ export function translateGoRegex(pattern: string): TranslatedRegex {
       }
       if (!inClass && next === 'A') out += '(?<![\\s\\S])';
       else if (!inClass && next === 'z') out += '(?![\\s\\S])';
-      else if ((next === 'p' || next === 'P') && rest[i + 2] !== '{' && rest[i + 2] !== undefined) {
-        out += `\\${next}{${rest[i + 2]}}`;
+      else if ((next === 'p' || next === 'P') && rest[i + 2] !== undefined) {
+        const braced = rest[i + 2] === '{';
+        const end = braced ? rest.indexOf('}', i + 3) : i + 3;
+        if (end === -1) throw new SyntaxError('unterminated \\p{...} class');
+        out += unicodeClass(next === 'P', rest.slice(braced ? i + 3 : i + 2, end));
         flags.add('u');
-        i += 3;
+        i = braced ? end + 1 : end;
         continue;
-      } else {
-        if (next === 'p' || next === 'P') flags.add('u');
-        out += ch + next;
-      }
+      } else out += ch + next;
       i += 2;
       continue;
     }
@@ -120,6 +120,22 @@ export function translateGoRegex(pattern: string): TranslatedRegex {
   return { source: out, flags: [...flags].sort().join('') };
 }
 
+/** RE2's `\\pL`, `\\p{Greek}`, `\\p{^Greek}` as JavaScript: scripts need the `Script=` prefix there. */
+function unicodeClass(negated: boolean, name: string): string {
+  const flip = name.startsWith('^');
+  const letter = negated !== flip ? 'P' : 'p';
+  const bare = flip ? name.slice(1) : name;
+  for (const candidate of [bare, `Script=${bare}`]) {
+    try {
+      new RegExp(`\\p{${candidate}}`, 'u');
+      return `\\${letter}{${candidate}}`;
+    } catch {
+      // not a property JavaScript knows under this name; try the next spelling
+    }
+  }
+  throw new SyntaxError(`unknown Unicode class ${JSON.stringify(bare)}`);
+}
+
 /** V8 words its errors `Invalid regular expression: /src/flags: reason`; keep only the reason. */
 function regexErrorReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -133,6 +149,6 @@ export function compileGoRegex(pattern: string): RegExp {
     const { source, flags } = translateGoRegex(pattern);
     return new RegExp(source, flags);
   } catch (error) {
-    throw new SyntaxError(`invalid regular expression: ${regexErrorReason(error)}`);
+    throw new SyntaxError(`invalid regular expression: ${regexErrorReason(error)}`, { cause: error });
   }
 }

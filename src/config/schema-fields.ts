@@ -9,8 +9,25 @@ import {
   tryParseDurationValue,
   tryParseSize,
 } from './duration.js';
+import { describeValue } from './issues.js';
 
 const DURATION_RE = new RegExp(DURATION_PATTERN);
+
+/** go-yaml (the original's parser) reads these YAML 1.1 words as booleans for bool fields; so do we. */
+const YAML11_TRUE = ['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'] as const;
+const YAML11_FALSE = ['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'] as const;
+
+/** true or false; the YAML 1.1 spellings (`yes`, `off`, ...) are accepted as the original did. */
+export function boolField() {
+  const words = z.enum([...YAML11_TRUE, ...YAML11_FALSE], {
+    error: (issue) => `expected true or false, got ${describeValue(issue.input)}`,
+  });
+  return z
+    .union([z.boolean(), words])
+    .transform((value) =>
+      typeof value === 'boolean' ? value : (YAML11_TRUE as readonly string[]).includes(value),
+    );
+}
 
 /** A Go duration (`300ms`, `1m30s`) or the plain number 0; parsed to milliseconds. */
 export function durationField() {

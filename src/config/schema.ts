@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { compileGoRegex } from './regex.js';
 import { authSchema } from './schema-auth.js';
 import {
+  boolField,
   DURATION_HINT,
   durationField,
   headerNameField,
@@ -50,16 +51,16 @@ function transportFields() {
       'How long to wait for `100 Continue` before sending the body of an `Expect: 100-continue` request.' +
         DURATION_HINT,
     ),
-    disable_compression: z
-      .boolean()
-      .describe('Do not ask upstreams for gzip (no `Accept-Encoding` added by Dito).'),
+    disable_compression: boolField().describe(
+      'Do not ask upstreams for gzip (no `Accept-Encoding` added by Dito).',
+    ),
     dial_timeout: durationField().describe(
       'Limit for opening the TCP connection to an upstream.' + DURATION_HINT,
     ),
     keep_alive: durationField().describe(
       'Interval of TCP keep-alive probes on upstream connections.' + DURATION_HINT,
     ),
-    force_http2: z.boolean().describe('Use HTTP/2 to https upstreams (ALPN h2) instead of HTTP/1.1.'),
+    force_http2: boolField().describe('Use HTTP/2 to https upstreams (ALPN h2) instead of HTTP/1.1.'),
     cert_file: z
       .string()
       .describe(
@@ -71,9 +72,9 @@ function transportFields() {
       .describe(
         'CA bundle (PEM) that upstream certificates must chain to, instead of the system CAs; `""` = none.',
       ),
-    insecure_skip_verify: z
-      .boolean()
-      .describe('Extension. Skip verification of upstream certificates. Dangerous: only for tests.'),
+    insecure_skip_verify: boolField().describe(
+      'Extension. Skip verification of upstream certificates. Dangerous: only for tests.',
+    ),
   };
 }
 
@@ -125,8 +126,7 @@ function locationTransportSchema() {
 }
 
 const rateLimitingSchema = z.strictObject({
-  enabled: z
-    .boolean()
+  enabled: boolField()
     .default(false)
     .describe('Turn the `rate-limiter` / `rate-limiter-redis` middleware on.'),
   requests_per_second: z
@@ -156,7 +156,7 @@ const rateLimitingSchema = z.strictObject({
 });
 
 const cacheSchema = z.strictObject({
-  enabled: z.boolean().default(false).describe('Turn the `cache` middleware on.'),
+  enabled: boolField().default(false).describe('Turn the `cache` middleware on.'),
   ttl: z
     .number({ error: (issue) => ttlMessage(issue.input) })
     .int({ error: (issue) => ttlMessage(issue.input) })
@@ -205,11 +205,10 @@ const locationSchema = z.strictObject({
       'Regular expression (Go/RE2 style, see docs) matched against the request path; first match wins.',
     ),
   target_url: targetUrlField().describe('Upstream URL: http, https, ws or wss.'),
-  replace_path: z
-    .boolean()
+  replace_path: boolField()
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
-  enable_websocket: z.boolean().default(false).describe('Proxy WebSocket upgrades on this location.'),
+  enable_websocket: boolField().default(false).describe('Proxy WebSocket upgrades on this location.'),
   websocket: locationWebsocketSchema.prefault({}).describe(
     'Extension. WebSocket settings of this location; keys left out inherit the global `websocket` block.',
   ),
@@ -243,23 +242,21 @@ const locationSchema = z.strictObject({
     .describe(
       'Response body limit in bytes for this location; 0 = the global `response_limits` one.' + SIZE_HINT,
     ),
-  disable_response_buffering: z
-    .boolean()
+  disable_response_buffering: boolField()
     .default(false)
     .describe('true: stream responses as they arrive. false: buffer them (sent with Content-Length).'),
 });
 
 const loggingSchema = z.strictObject({
-  enabled: z.boolean().default(true).describe('JSON logs on stdout.'),
-  verbose: z
-    .boolean()
+  enabled: boolField().default(true).describe('JSON logs on stdout.'),
+  verbose: boolField()
     .default(false)
     .describe('Add request and response headers to the logs, at debug level.'),
   level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Lowest level logged.'),
 });
 
 const metricsSchema = z.strictObject({
-  enabled: z.boolean().default(false).describe('Serve Prometheus metrics on the main port.'),
+  enabled: boolField().default(false).describe('Serve Prometheus metrics on the main port.'),
   path: z
     .string()
     .regex(/^\//, { error: 'must start with "/"' })
@@ -268,13 +265,13 @@ const metricsSchema = z.strictObject({
 });
 
 const redisSchema = z.strictObject({
-  enabled: z.boolean().default(false).describe('Use Redis for `rate-limiter-redis` and the `cache` store.'),
+  enabled: boolField().default(false).describe('Use Redis for `rate-limiter-redis` and the `cache` store.'),
   host: z.string().min(1).default('localhost').describe('Redis host.'),
   port: portField().prefault(6379).describe('Redis port, string or number.'),
   password: z.string().default('').describe('Redis password; empty = none.'),
   username: z.string().min(1).optional().describe('Extension. Redis ACL user name.'),
   db: z.number().int().min(0).default(0).describe('Extension. Redis database number.'),
-  tls: z.boolean().default(false).describe('Extension. Connect to Redis over TLS.'),
+  tls: boolField().default(false).describe('Extension. Connect to Redis over TLS.'),
   key_prefix: z.string().default('dito:').describe('Extension. Prefix of every key Dito writes.'),
 });
 
@@ -307,7 +304,7 @@ export const configSchema = z.strictObject({
   port: portField()
     .prefault(8081)
     .describe('Listening port, string or number. 0 = an ephemeral port chosen by the OS (for tests).'),
-  hot_reload: z.boolean().default(false).describe('Watch the file and apply saved changes.'),
+  hot_reload: boolField().default(false).describe('Watch the file and apply saved changes.'),
   logging: loggingSchema.prefault({}).describe('Logging.'),
   metrics: metricsSchema.prefault({}).describe('Prometheus metrics.'),
   redis: redisSchema

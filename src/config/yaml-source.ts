@@ -35,8 +35,9 @@ interface Found {
 /** Aliases and merge keys share nodes; the billion-laughs guard of `yaml` caps their expansion. */
 const MAX_ALIAS_COUNT = 100;
 
+/** With `merge: true`, `yaml` gives a `<<` key the value Symbol(<<); the source text tells it. */
 function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && key.value === '<<';
+  return isScalar(key) && (typeof key.value === 'symbol' || key.value === '<<') && key.source === '<<';
 }
 
 export class YamlSource {
@@ -167,11 +168,25 @@ export class YamlSource {
     return merged;
   }
 
-  /** Refuses duplicate keys (the later one is reported) and keys that are not plain scalars. */
-  private checkKeys(node: unknown, path: Array<string | number>): void {
+  /**
+   * Refuses duplicate keys (the later one is reported), keys that are not plain scalars,
+   * `__proto__` (it would rewrite an object's prototype) and aliases that contain themselves.
+   */
+  private checkKeys(node: unknown, path: Array<string | number>, ancestors: unknown[] = []): void {
+    if (isAlias(node)) {
+      if (ancestors.includes(node.resolve(this.doc))) {
+        throw new ConfigError(
+          this.where(node.range?.[0]),
+          formatKeyPath(path),
+          `alias *${node.source} refers to itself`,
+        );
+      }
+      return;
+    }
+    const inside = [...ancestors, node];
     if (isSeq(node)) {
       node.items.forEach((item, index) => {
-        this.checkKeys(item, [...path, index]);
+        this.checkKeys(item, [...path, index], inside);
       });
       return;
     }
@@ -186,17 +201,18 @@ export class YamlSource {
         throw new ConfigError(where, formatKeyPath(path), 'keys must be plain strings');
       }
       if (!isScalar(key)) continue;
-      const name = String(key.value);
-      if (isMergeKey(key)) continue;
-      if (seen.has(name)) {
-        throw new ConfigError(
-          this.where(key.range?.[0]),
-          formatKeyPath([...path, name]),
-          `duplicate key "${name}"`,
-        );
+      if (isMergeKey(key)) {
+        this.checkKeys(pair.value, path, inside);
+        continue;
       }
+      const name = String(key.value);
+      const keyPath = formatKeyPath([...path, name]);
+      if (name === '__proto__')
+        throw new ConfigError(this.where(key.range?.[0]), keyPath, 'key "__proto__" is not allowed');
+      if (seen.has(name))
+        throw new ConfigError(this.where(key.range?.[0]), keyPath, `duplicate key "${name}"`);
       seen.add(name);
-      this.checkKeys(pair.value, [...path, name]);
+      this.checkKeys(pair.value, [...path, name], inside);
     }
   }
 }

@@ -14,8 +14,17 @@ export interface LoggingSettings {
 /** One destination per process: reloads change the level, not the stream. */
 let destination: (DestinationStream & { flushSync(): void }) | undefined;
 
+/** How stale a buffered log line may get before it is written anyway. */
+const FLUSH_INTERVAL_MS = 200;
+
 function stdoutDestination() {
-  destination ??= pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  if (destination === undefined) {
+    // Lines are batched up to 4 KiB per write (fewer syscalls under load); the timer bounds how
+    // long a line can wait when traffic is light.
+    const created = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    setInterval(() => flushLogs(), FLUSH_INTERVAL_MS).unref();
+    destination = created;
+  }
   return destination;
 }
 
@@ -32,12 +41,12 @@ export function createLogger(settings: LoggingSettings): Logger {
   );
 }
 
-/** Writes out buffered log lines now (before exit). */
+/** Writes out buffered log lines now (at startup milestones and before exit). */
 export function flushLogs(): void {
   try {
     destination?.flushSync();
   } catch {
-    // stdout closed: nothing left to do.
+    // stdout closed, or a write already in flight: the next flush picks the lines up.
   }
 }
 

@@ -54,6 +54,7 @@ export class DitoApp {
       },
       'listening',
     );
+    flushLogs();
     return port;
   }
 
