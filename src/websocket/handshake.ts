@@ -70,7 +70,8 @@ export function startHandshake(
     path,
     // A flat [name, value, ...] list goes out as written: every header, in order, repeated ones too.
     headers: headers as unknown as Record<string, string>,
-    agent: false,
+    // No agent: with `createConnection` (and `agent` left unset) Node uses our socket, one per
+    // handshake; an upgraded connection never returns to a pool anyway.
     createConnection: () => dial(upstream),
   });
   request.on('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
