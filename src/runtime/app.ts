@@ -4,7 +4,9 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
 import { WebSocketProxy } from '../websocket/proxy.js';
+import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -21,6 +23,7 @@ export class DitoApp {
   private stopping = false;
   /** Open WebSockets live here, beside the runtimes: a reload does not cut them. */
   readonly websockets = new WebSocketProxy();
+  private plugins: LoadedPlugin[] = [];
 
   private constructor(
     private readonly options: AppOptions,
@@ -40,8 +43,28 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
+  private async loadPluginsFor(
+    loaded: LoadedConfig,
+    logger: Logger,
+    previous: LoadedPlugin[],
+  ): Promise<LoadedPlugin[]> {
+    if (loaded.config.plugins === undefined) return [];
+    return loadPlugins(loaded.config.plugins, { logger, previous });
+  }
+
   async start(): Promise<number> {
-    const runtime = buildRuntime(this.loaded, { logger: this.logger });
+    this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
+    let runtime: Runtime;
+    try {
+      runtime = buildRuntime(this.loaded, {
+        logger: this.logger,
+        plugins: pluginMiddlewareFactories(this.plugins),
+      });
+    } catch (err) {
+      await closePlugins(this.plugins, this.logger);
+      throw err;
+    }
     this.dito = new DitoServer(runtime, { logger: this.logger });
     this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
     const port = await this.dito.listen(this.loaded.config.port);
@@ -75,11 +98,17 @@ export class DitoApp {
     if (dito === undefined || this.stopping) return false;
     let loaded: LoadedConfig;
     let runtime: Runtime;
+    let plugins: LoadedPlugin[] = this.plugins;
     try {
       loaded = await loadConfigFile(this.options.configPath);
-      runtime = buildRuntime(loaded, { logger: createLogger(loaded.config.logging) });
+      const logger = createLogger(loaded.config.logging);
+      plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
+      runtime = buildRuntime(loaded, { logger, plugins: pluginMiddlewareFactories(plugins) });
     } catch (err) {
-      this.logger.error({ reason, err: (err as Error).message }, 'config reload refused');
+      // Plugins this attempt loaded (and the running config does not use) are released again.
+      await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
+      this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
     }
     if (loaded.config.port !== this.loaded.config.port) {
@@ -89,20 +118,23 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    const replacedPlugins = pluginsToClose(this.plugins, plugins);
+    this.plugins = plugins;
     this.loaded = loaded;
     this.logger = runtime.logger;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous);
+    void this.retire(previous, replacedPlugins);
     return true;
   }
 
-  /** Closes a replaced runtime once no request is using it any more. */
-  private async retire(runtime: Runtime): Promise<void> {
+  /** Closes a replaced runtime (and the plugins only it used) once no request is using it. */
+  private async retire(runtime: Runtime, plugins: LoadedPlugin[]): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
+    await closePlugins(plugins, this.logger);
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -122,6 +154,7 @@ export class DitoApp {
       await this.websockets.closeAll();
       await dito.runtime.close();
     }
+    await closePlugins(this.plugins, this.logger);
     this.logger.info('stopped');
     flushLogs();
   }

@@ -58,7 +58,16 @@ function resolveMiddlewares(
         `unknown middleware "${name}" (known: ${known.join(', ') || 'none'})`,
       );
     }
-    return factory({ config: loaded.config, location, logger: deps.logger, carry });
+    try {
+      return factory({ config: loaded.config, location, logger: deps.logger, carry });
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(
+        loaded.locate(['locations', location.index, 'middlewares', i]),
+        `locations[${location.index}].middlewares[${i}]`,
+        `${name}: ${(err as Error).message}`,
+      );
+    }
   });
 }
 

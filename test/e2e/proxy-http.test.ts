@@ -138,30 +138,27 @@ describe('HTTP proxying', () => {
   });
 
   test('hop-by-hop request headers and the names Connection lists are never forwarded', async () => {
-    await request(`${dito.url}/hop-test`, {
-      headers: [
-        'Connection',
-        'keep-alive, X-Custom-Hop, x-forwarded-for, X-Real-IP, x-request-id, X-Forwarded-Host',
-        'Keep-Alive',
-        'timeout=5',
-        'Proxy-Connection',
-        'keep-alive',
-        'TE',
-        'trailers',
-        'Trailer',
-        'X-Foo',
-        'Upgrade',
-        'h2c',
-        'Proxy-Authorization',
-        'Basic abc',
-        'X-Custom-Hop',
-        'secret',
-        'X-Forwarded-For',
-        '198.51.100.1',
-        'X-Survives',
-        'yes',
-      ],
-    });
+    const text = await rawExchange(
+      dito.port,
+      [
+        'GET /hbh-test HTTP/1.1',
+        'Host: 127.0.0.1',
+        'Connection: keep-alive, X-Custom-Hop, x-forwarded-for, X-Real-IP, x-request-id, X-Forwarded-Host',
+        'Keep-Alive: timeout=5',
+        'Proxy-Connection: keep-alive',
+        'TE: trailers',
+        'Trailer: X-Foo',
+        'Upgrade: h2c',
+        'Proxy-Authorization: Basic abc',
+        'X-Custom-Hop: secret',
+        'X-Forwarded-For: 198.51.100.1',
+        'X-Survives: yes',
+        '',
+        '',
+      ].join('\r\n'),
+      1000,
+    );
+    assert.match(text, /^HTTP\/1.1 200/);
     const seen = lastSeen();
     for (const name of [
       'keep-alive',
@@ -179,7 +176,7 @@ describe('HTTP proxying', () => {
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['x-real-ip'], '127.0.0.1');
     assert.match(seen.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
-    assert.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${dito.port}`);
+    assert.equal(seen.headers['x-forwarded-host'], '127.0.0.1');
   });
 
   test("hop-by-hop response headers and Connection-named ones are stripped; X-Request-ID is Dito's", async () => {
