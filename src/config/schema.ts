@@ -209,9 +209,11 @@ const locationSchema = z.strictObject({
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
   enable_websocket: boolField().default(false).describe('Proxy WebSocket upgrades on this location.'),
-  websocket: locationWebsocketSchema.prefault({}).describe(
-    'Extension. WebSocket settings of this location; keys left out inherit the global `websocket` block.',
-  ),
+  websocket: locationWebsocketSchema
+    .prefault({})
+    .describe(
+      'Extension. WebSocket settings of this location; keys left out inherit the global `websocket` block.',
+    ),
   additional_headers: z
     .record(headerNameField(), headerValueField())
     .default({})
@@ -340,7 +342,9 @@ export const configSchema = z.strictObject({
     )
     .default([])
     .describe('Extension. Peers (IPs or CIDRs) whose X-Forwarded-For is believed.'),
-  websocket: globalWebsocketSchema.prefault({}).describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
+  websocket: globalWebsocketSchema
+    .prefault({})
+    .describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),
 });

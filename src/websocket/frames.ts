@@ -94,7 +94,10 @@ export class FrameObserver {
     } else if (payload === 127) {
       // 64-bit length; above 2^53 precision is lost, which only matters to a peer sending petabytes.
       const high =
-        ((bytes[offset]! << 24) >>> 0) + (bytes[offset + 1]! << 16) + (bytes[offset + 2]! << 8) + bytes[offset + 3]!;
+        ((bytes[offset]! << 24) >>> 0) +
+        (bytes[offset + 1]! << 16) +
+        (bytes[offset + 2]! << 8) +
+        bytes[offset + 3]!;
       const low =
         ((bytes[offset + 4]! << 24) >>> 0) +
         (bytes[offset + 5]! << 16) +

@@ -10,7 +10,6 @@ import type { Exchange } from '../proxy/exchange.js';
 import { buildUpstreamHeaders, flattenHeaderObject } from '../proxy/headers.js';
 import { rewritePath } from '../routing/router.js';
 import type { CompiledLocation } from '../runtime/location.js';
-import type { Runtime } from '../runtime/runtime.js';
 import type { UpgradeHandler } from '../runtime/server.js';
 import { startHandshake } from './handshake.js';
 import { WebSocketRelay } from './relay.js';
@@ -190,7 +189,12 @@ export class WebSocketProxy {
     client.once('close', cancel);
   }
 
-  private relayClosed(relay: WebSocketRelay, summary: ClosedWebSocket, facts: ConnectionFacts, logger: Logger): void {
+  private relayClosed(
+    relay: WebSocketRelay,
+    summary: ClosedWebSocket,
+    facts: ConnectionFacts,
+    logger: Logger,
+  ): void {
     this.relays.delete(relay);
     logger.info(
       {

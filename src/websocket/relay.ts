@@ -135,7 +135,13 @@ export class WebSocketRelay {
    * Ends `socket`, first writing a close frame into the stream `observer` watches when no close
    * frame went that way yet and a frame boundary makes it safe.
    */
-  private endWith(socket: Socket, observer: FrameObserver, code: number, reason: string, masked: boolean): void {
+  private endWith(
+    socket: Socket,
+    observer: FrameObserver,
+    code: number,
+    reason: string,
+    masked: boolean,
+  ): void {
     if (!socket.writable) return;
     if (!observer.closeSeen && observer.betweenFrames) socket.write(closeFrame(code, reason, masked));
     socket.end();

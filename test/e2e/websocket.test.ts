@@ -304,7 +304,10 @@ describe('WebSocket proxying', () => {
     const client = await openClient(url('/ws/killed'));
     const connection = upstream.connections.at(-1)!;
     const clientClosed = closed(client);
-    const sending = setInterval(() => client.readyState === WebSocket.OPEN && client.send('x'.repeat(1000)), 1);
+    const sending = setInterval(
+      () => client.readyState === WebSocket.OPEN && client.send('x'.repeat(1000)),
+      1,
+    );
     await nextMessage(client);
     const killedAt = Date.now();
     // Like a killed process: the TCP connection goes, no close frame.

@@ -113,12 +113,7 @@ export function testCerts(): CertFiles {
     '/CN=localhost',
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n',
   );
-  makeLeaf(
-    dir,
-    'client',
-    '/CN=dito-client',
-    'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n',
-  );
+  makeLeaf(dir, 'client', '/CN=dito-client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
   const path = (file: string) => join(dir, file);
   made = {
     caCert: path('ca.crt'),
