@@ -2,7 +2,13 @@
 // inheritance, effective limits, file paths resolved against the config file's folder.
 import path from 'node:path';
 import type { ParsedConfig, ParsedGlobalTransport, ParsedLocation, ParsedTransport } from './schema.js';
-import type { AuthConfig, DitoConfig, HttpTransportConfig, LocationConfig } from './types.js';
+import type {
+  AuthConfig,
+  DitoConfig,
+  HttpTransportConfig,
+  LocationConfig,
+  RedisNodeAddress,
+} from './types.js';
 
 /** Relative paths in a config mean "next to the config file", wherever Dito is started from. */
 function resolver(configFile: string): (file: string) => string {
@@ -117,10 +123,21 @@ function toLocation(
         ? location.max_response_body_size
         : parsed.response_limits.max_response_body_size,
     disableResponseBuffering: location.disable_response_buffering,
+    maxRequestBodySize:
+      location.max_request_body_size > 0
+        ? location.max_request_body_size
+        : parsed.server.max_request_body_size,
   };
 }
 
 /** Maps a schema-valid, check-passed config to `DitoConfig`; `configFile` anchors relative paths. */
+/** `host:port` (or `[v6]:port`), already validated by the schema. */
+function toNodeAddress(value: string): RedisNodeAddress {
+  const colon = value.lastIndexOf(':');
+  const host = value.slice(0, colon);
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(value.slice(colon + 1)) };
+}
+
 export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoConfig {
   const resolve = resolver(configFile);
   const { redis, tls, plugins } = parsed;
@@ -137,7 +154,20 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
       username: redis.username,
       db: redis.db,
       tls: redis.tls,
+      caFile: redis.ca_file === undefined ? undefined : resolve(redis.ca_file),
       keyPrefix: redis.key_prefix,
+      commandTimeoutMs: redis.command_timeout,
+      connectTimeoutMs: redis.connect_timeout,
+      cluster: redis.cluster === undefined ? undefined : { nodes: redis.cluster.nodes.map(toNodeAddress) },
+      sentinel:
+        redis.sentinel === undefined
+          ? undefined
+          : {
+              masterName: redis.sentinel.master_name,
+              nodes: redis.sentinel.nodes.map(toNodeAddress),
+              username: redis.sentinel.username,
+              password: redis.sentinel.password,
+            },
     },
     transport: toTransport(parsed.transport.http, resolve),
     plugins:
@@ -162,6 +192,18 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
             caFile: optionalFile(tls.ca_file, resolve),
             minVersion: tls.min_version,
           },
+    server: {
+      readHeaderTimeoutMs: parsed.server.read_header_timeout,
+      readTimeoutMs: parsed.server.read_timeout,
+      idleTimeoutMs: parsed.server.idle_timeout,
+      maxConnections: parsed.server.max_connections,
+      maxHeaderBytes: parsed.server.max_header_bytes,
+      maxHeaders: parsed.server.max_headers,
+      maxUrlLength: parsed.server.max_url_length,
+      maxRequestBodySize: parsed.server.max_request_body_size,
+      allowUnderscoresInHeaders: parsed.server.allow_underscores_in_headers,
+      allowTrace: parsed.server.allow_trace,
+    },
     locations: parsed.locations.map((location, index) => toLocation(location, index, parsed, resolve)),
   };
 }

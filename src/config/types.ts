@@ -38,7 +38,7 @@ export interface RateLimitingConfig {
   burst: number;
   /** Extension: what `rate-limiter-redis` does when Redis cannot answer. */
   failureMode: 'open' | 'closed';
-  /** Extension: rate-limit key source; default the client IP. e.g. `header:X-API-Key`. */
+  /** Extension: rate-limit key source: `ip` (default), `auth` or `header:<Name>`. */
   key?: string;
 }
 
@@ -93,6 +93,13 @@ export interface LocationConfig {
   /** Effective limit: the location's when > 0, else the global one. */
   maxResponseBodySize: number;
   disableResponseBuffering: boolean;
+  /** Extension. Effective request body limit: the location's when > 0, else `server`'s; 0 = none. */
+  maxRequestBodySize: number;
+}
+
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
 }
 
 export interface RedisConfig {
@@ -103,7 +110,17 @@ export interface RedisConfig {
   username?: string;
   db: number;
   tls: boolean;
+  /** Extension: absolute path of the CA that signed the Redis certificate (default system CAs). */
+  caFile?: string;
   keyPrefix: string;
+  /** Extension: longest wait for one command before it counts as failed. */
+  commandTimeoutMs: number;
+  /** Extension: limit for opening one connection. */
+  connectTimeoutMs: number;
+  /** Extension: a Redis Cluster, found from these seed nodes (replaces host/port). */
+  cluster?: { nodes: RedisNodeAddress[] };
+  /** Extension: a master found through Redis Sentinel (replaces host/port). */
+  sentinel?: { masterName: string; nodes: RedisNodeAddress[]; username?: string; password?: string };
 }
 
 export interface PluginsConfig {
@@ -119,6 +136,23 @@ export interface ListenerTlsConfig {
   keyFile: string;
   caFile?: string;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** Extension `server:` block: client-side limits and timeouts. */
+export interface ServerLimitsConfig {
+  readHeaderTimeoutMs: number;
+  /** 0 = none. */
+  readTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** 0 = unlimited. */
+  maxConnections: number;
+  maxHeaderBytes: number;
+  maxHeaders: number;
+  maxUrlLength: number;
+  /** 0 = unlimited. */
+  maxRequestBodySize: number;
+  allowUnderscoresInHeaders: boolean;
+  allowTrace: boolean;
 }
 
 export interface DitoConfig {
@@ -140,6 +174,7 @@ export interface DitoConfig {
   websocket: WebSocketConfig;
   /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
   tls?: ListenerTlsConfig;
+  server: ServerLimitsConfig;
   locations: LocationConfig[];
 }
 

@@ -4,8 +4,15 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { createRedisHandle } from '../redis/connection.js';
+import type { RedisHandle } from '../redis/handle.js';
+import { sameRedisSettings } from '../redis/options.js';
+import { MetricsService } from '../observability/metrics-endpoint.js';
+import { Profiler } from '../observability/profiler.js';
+import { PluginError } from '../plugins/errors.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
 import { WebSocketProxy } from '../websocket/proxy.js';
+import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
@@ -19,11 +26,17 @@ export class DitoApp {
   private logger: Logger;
   private loaded: LoadedConfig;
   private dito: DitoServer | undefined;
+  /** One metrics registry per process: it outlives every runtime swap. */
+  private readonly metrics = new MetricsService();
+  private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
   /** Open WebSockets live here, beside the runtimes: a reload does not cut them. */
   readonly websockets = new WebSocketProxy();
   private plugins: LoadedPlugin[] = [];
+  private watcher: ConfigWatcher | undefined;
+  /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
+  private redisHandle: RedisHandle | undefined;
 
   private constructor(
     private readonly options: AppOptions,
@@ -43,6 +56,11 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
+  get redis(): RedisHandle | undefined {
+    return this.redisHandle;
+  }
+
   /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
   private async loadPluginsFor(
     loaded: LoadedConfig,
@@ -55,19 +73,28 @@ export class DitoApp {
 
   async start(): Promise<number> {
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
+    const settings = this.loaded.config.redis;
+    // Connects in the background: a Redis that is down never delays or prevents the start.
+    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
     let runtime: Runtime;
     try {
       runtime = buildRuntime(this.loaded, {
         logger: this.logger,
         plugins: pluginMiddlewareFactories(this.plugins),
+        redis: this.redisHandle,
+        metrics: this.metrics.recorderFor(this.loaded.config),
       });
     } catch (err) {
       await closePlugins(this.plugins, this.logger);
+      await this.redisHandle?.close();
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
     this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
+    this.metrics.apply(this.dito, runtime);
+    this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     const port = await this.dito.listen(this.loaded.config.port);
+    if (this.options.enableProfiler) await this.startProfiler();
     this.logger.info(
       {
         port,
@@ -77,8 +104,19 @@ export class DitoApp {
       },
       'listening',
     );
+    await this.updateWatcher();
     flushLogs();
     return port;
+  }
+
+  /** A debug aid: if its port is taken, Dito serves anyway and says so in the log. */
+  private async startProfiler(): Promise<void> {
+    try {
+      this.profiler = await Profiler.start({ logger: this.logger });
+      this.logger.info({ address: `127.0.0.1:${this.profiler.port}` }, 'profiler listening');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'profiler could not listen: serving without it');
+    }
   }
 
   /**
@@ -99,14 +137,27 @@ export class DitoApp {
     let loaded: LoadedConfig;
     let runtime: Runtime;
     let plugins: LoadedPlugin[] = this.plugins;
+    let redis: RedisHandle | undefined;
     try {
       loaded = await loadConfigFile(this.options.configPath);
       const logger = createLogger(loaded.config.logging);
       plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
-      runtime = buildRuntime(loaded, { logger, plugins: pluginMiddlewareFactories(plugins) });
+      redis = this.redisFor(loaded, logger);
+      runtime = buildRuntime(loaded, {
+        logger,
+        plugins: pluginMiddlewareFactories(plugins),
+        previous: dito.runtime,
+        carry: dito.runtime.carry,
+        redis,
+        metrics: this.metrics.recorderFor(loaded.config),
+      });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      if (redis !== this.redisHandle) void redis?.close();
+      this.metrics.recorder.recordReload(false);
+      // Failures not tied to one plugin (key hash, unreadable folder) refuse them all.
+      if (err instanceof PluginError) this.metrics.recorder.pluginLoadFailed(err.details.plugin ?? '(all)');
       const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
       this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
@@ -118,23 +169,70 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    const previousRedis = this.redisHandle;
+    this.metrics.apply(dito, runtime);
+    this.metrics.recorder.recordReload(true);
+    this.metrics.recorder.setConfigInfo(loaded.sha256);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
     this.loaded = loaded;
     this.logger = runtime.logger;
+    this.redisHandle = redis;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous, replacedPlugins);
+    void this.retire(previous, replacedPlugins, previousRedis === redis ? undefined : previousRedis);
+    await this.updateWatcher();
     return true;
   }
 
-  /** Closes a replaced runtime (and the plugins only it used) once no request is using it. */
-  private async retire(runtime: Runtime, plugins: LoadedPlugin[]): Promise<void> {
+  private watchTarget(): WatchTarget {
+    const config = this.loaded.config;
+    return {
+      configPath: this.options.configPath,
+      files: filesNamedBy(config),
+      pluginsDir: config.plugins?.directory,
+    };
+  }
+
+  /** Starts, retargets or stops the file watcher to match `hot_reload` in the running config. */
+  private async updateWatcher(): Promise<void> {
+    if (!this.loaded.config.hotReload) {
+      this.watcher?.close();
+      this.watcher = undefined;
+      return;
+    }
+    if (this.watcher !== undefined) {
+      await this.watcher.retarget(this.watchTarget());
+      return;
+    }
+    this.watcher = new ConfigWatcher(
+      this.watchTarget(),
+      () => this.reload('file changed'),
+      (err) => this.logger.error({ err: (err as Error).message }, 'config watch failed'),
+    );
+    await this.watcher.start();
+  }
+
+  /** The running Redis connection when `redis:` is unchanged, else a new one (or none). */
+  private redisFor(loaded: LoadedConfig, logger: Logger): RedisHandle | undefined {
+    const settings = loaded.config.redis;
+    if (!settings.enabled) return undefined;
+    const running = this.redisHandle;
+    if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
+    return createRedisHandle(settings, logger);
+  }
+
+  /**
+   * Closes a replaced runtime (and the plugins and Redis connection only it used) once no request
+   * is using it.
+   */
+  private async retire(runtime: Runtime, plugins: LoadedPlugin[], redis?: RedisHandle): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
     await closePlugins(plugins, this.logger);
+    await redis?.close();
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -143,6 +241,8 @@ export class DitoApp {
     this.stopping = true;
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    this.watcher?.close();
+    await this.profiler?.close();
     if (dito !== undefined) {
       const drainMs = this.loaded.config.shutdownTimeoutMs;
       // WebSockets may use the whole drain time, then get close code 1001. The server's forced
@@ -155,6 +255,7 @@ export class DitoApp {
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);
+    await this.redisHandle?.close();
     this.logger.info('stopped');
     flushLogs();
   }

@@ -30,6 +30,8 @@ export interface CompiledLocation {
   /** `enable_websocket` locations: how the handshake reaches the upstream. */
   readonly websocket?: WebSocketUpstream;
   readonly maxResponseBodySize: number;
+  /** 0 = unlimited. */
+  readonly maxRequestBodySize: number;
   readonly bufferResponse: boolean;
   readonly requestTimeoutMs: number;
   /** 0 = none. */

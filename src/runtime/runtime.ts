@@ -4,13 +4,17 @@
 import { ConfigError } from '../config/errors.js';
 import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.js';
 import { compileChain } from '../middlewares/chain.js';
+// Side effect: fills `builtinMiddlewares` with the built-ins.
+import '../middlewares/index.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import { type MetricsRecorder, noopMetrics } from '../observability/metrics-recorder.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
+import type { RedisHandle } from '../redis/handle.js';
 import { compileTargetPath, Router } from '../routing/router.js';
 import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
 import { continueUpgrade } from '../websocket/proxy.js';
@@ -24,6 +28,12 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Where this runtime's modules record metrics (the no-op recorder when disabled). */
+  readonly metrics: MetricsRecorder;
+  /** Upstream pools (shared with the next runtime where unchanged). */
+  readonly clients: UpstreamClients;
+  /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
+  readonly carry: Map<string, unknown>;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -35,6 +45,12 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** Metrics recorder; defaults to the no-op one. */
+  metrics?: MetricsRecorder;
+  /** The running runtime, when this one is built by a reload. */
+  previous?: Runtime;
+  /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
+  redis?: RedisHandle;
 }
 
 function hostHeader(target: URL): string {
@@ -59,7 +75,14 @@ function resolveMiddlewares(
       );
     }
     try {
-      return factory({ config: loaded.config, location, logger: deps.logger, carry });
+      return factory({
+        config: loaded.config,
+        location,
+        logger: deps.logger,
+        carry,
+        redis: deps.redis,
+        metrics: deps.metrics ?? noopMetrics,
+      });
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(
@@ -93,7 +116,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients();
+  const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
 
@@ -128,6 +151,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         additional: location.additionalHeaders,
         excluded: location.excludedHeaders,
         stripAcceptEncoding: transport.disableCompression,
+        allowUnderscores: config.server.allowUnderscoresInHeaders,
       };
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
@@ -156,6 +180,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
             })
           : undefined,
         maxResponseBodySize: location.maxResponseBodySize,
+        maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
         requestTimeoutMs: config.requestTimeoutMs,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
@@ -174,8 +199,11 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       loaded,
       config,
       router: new Router(locations),
+      clients,
+      carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
+      metrics: deps.metrics ?? noopMetrics,
       inFlight: 0,
       async close() {
         await clients.close();

@@ -4,17 +4,15 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
-import { type ErrorCode, rawErrorResponse, sendError } from '../proxy/errors.js';
+import { type ErrorCode, ErrorCodes, rawErrorResponse, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import { InvalidPathError, normalizePath, splitTarget } from '../routing/normalize-path.js';
 import type { CompiledLocation } from './location.js';
 import type { Runtime } from './runtime.js';
 
-/** Requests with more headers than this are refused with 431 (see CVE-2026-58044 below). */
-export const MAX_HEADER_COUNT = 100;
-/** Request targets longer than this are refused with 414. */
-export const MAX_URL_LENGTH = 8192;
+/** How often Node checks client header/request timeouts (its default of 30 s is too coarse). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /** Handles a path on the main port that is never proxied (metrics, health). */
 export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -22,6 +20,16 @@ export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
 /** Told about every finished request (metrics). */
 export interface RequestListener {
   requestFinished(exchange: Exchange, location: CompiledLocation | undefined, durationMs: number): void;
+  /**
+   * A request refused before routing (400/405/414/431, or one the HTTP parser rejected, when
+   * `req` is undefined). `bytesOut`: error body bytes sent.
+   */
+  requestRefused?(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void;
 }
 
 /** Handles WebSocket upgrades on locations with `enable_websocket`. */
@@ -62,20 +70,25 @@ export class DitoServer {
   private upgradeHandler: UpgradeHandler | undefined;
   private openConnections = 0;
   private idleWaiters: Array<() => void> = [];
+  private maxHeaders = 100;
+  private maxUrlLength = 8192;
+  private allowTrace = false;
 
   constructor(runtime: Runtime, options: ServerOptions) {
     this.current = runtime;
     this.logger = options.logger;
-    const server = options.createListener?.() ?? createServer();
-    // Node keeps at most this many headers and silently drops the rest while still using them
-    // for framing (CVE-2026-58044, unfixed on Node 20): we refuse such requests instead.
-    server.maxHeadersCount = MAX_HEADER_COUNT + 1;
-    // Longer than the common 60 s idle timeout of load balancers in front of us.
-    server.keepAliveTimeout = 65_000;
+    const limits = runtime.config.server;
+    const server =
+      options.createListener?.() ??
+      createServer({
+        // Fixed for the listener's life: a changed max_header_bytes needs a restart.
+        maxHeaderSize: limits.maxHeaderBytes,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      });
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
-    server.on('connect', (_req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED'));
+    server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -87,6 +100,27 @@ export class DitoServer {
       });
     });
     this.server = server;
+    this.applyLimits(runtime);
+  }
+
+  /** Client limits that can change on a running listener (all but max_header_bytes). */
+  private applyLimits(runtime: Runtime): void {
+    const limits = runtime.config.server;
+    const server = this.server;
+    // Node keeps at most maxHeadersCount headers and silently drops the rest while still using
+    // them for framing (CVE-2026-58044, unfixed on Node 20): keep one more than allowed, so a
+    // request over the limit is seen whole enough to refuse it with 431.
+    server.maxHeadersCount = limits.maxHeaders + 1;
+    server.keepAliveTimeout = limits.idleTimeoutMs;
+    server.requestTimeout = limits.readTimeoutMs;
+    server.headersTimeout =
+      limits.readTimeoutMs > 0
+        ? Math.min(limits.readHeaderTimeoutMs, limits.readTimeoutMs)
+        : limits.readHeaderTimeoutMs;
+    server.maxConnections = limits.maxConnections > 0 ? limits.maxConnections : Infinity;
+    this.maxHeaders = limits.maxHeaders;
+    this.maxUrlLength = limits.maxUrlLength;
+    this.allowTrace = limits.allowTrace;
   }
 
   get runtime(): Runtime {
@@ -110,6 +144,11 @@ export class DitoServer {
     this.listeners.push(listener);
   }
 
+  removeRequestListener(listener: RequestListener): void {
+    const index = this.listeners.indexOf(listener);
+    if (index >= 0) this.listeners.splice(index, 1);
+  }
+
   setUpgradeHandler(handler: UpgradeHandler): void {
     this.upgradeHandler = handler;
   }
@@ -118,6 +157,7 @@ export class DitoServer {
   swapRuntime(next: Runtime): Runtime {
     const previous = this.current;
     this.current = next;
+    this.applyLimits(next);
     return previous;
   }
 
@@ -169,16 +209,16 @@ export class DitoServer {
       // Finish this one, but tell the client not to send another on this connection.
       res.shouldKeepAlive = false;
     }
-    if (req.rawHeaders.length > MAX_HEADER_COUNT * 2) {
+    if (req.rawHeaders.length > this.maxHeaders * 2) {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE') {
+    if (req.method === 'TRACE' && !this.allowTrace) {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }
     const url = req.url ?? '/';
-    if (url.length > MAX_URL_LENGTH) {
+    if (url.length > this.maxUrlLength) {
       this.refuse(req, res, 'DITO_ERR_URI_TOO_LONG', requestId, startedAt);
       return;
     }
@@ -242,7 +282,8 @@ export class DitoServer {
   ): void {
     // The body (if any) is not wanted: close the connection instead of reading it.
     res.shouldKeepAlive = false;
-    sendError(res, code, requestId);
+    const bytesOut = sendError(res, code, requestId);
+    this.notifyRefused(req, res.statusCode, performance.now() - startedAt, bytesOut);
     this.logger.info(
       {
         method: req.method,
@@ -253,6 +294,15 @@ export class DitoServer {
       },
       'request refused',
     );
+  }
+
+  private notifyRefused(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void {
+    for (const listener of this.listeners) listener.requestRefused?.(req, status, durationMs, bytesOut);
   }
 
   private requestDone(exchange: Exchange, location: CompiledLocation | undefined, runtime: Runtime): void {
@@ -295,7 +345,7 @@ export class DitoServer {
       path = normalizePath(splitTarget(req.url ?? '/').path);
       location = runtime.router.match(path);
     } catch {
-      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST');
+      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
     if (
@@ -338,8 +388,10 @@ export class DitoServer {
     this.handleRequest(req, res);
   }
 
-  private refuseRaw(socket: Duplex, code: ErrorCode): void {
-    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+  /** Writes a raw error answer and closes the socket once it is flushed (no half-open leftovers). */
+  private refuseRaw(socket: Duplex, code: ErrorCode, req?: IncomingMessage): void {
+    this.notifyRefused(req, ErrorCodes[code].status, 0, 0);
+    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)), () => socket.destroy());
     else socket.destroy();
   }
 
@@ -355,7 +407,7 @@ export class DitoServer {
     }
     const code = parserErrorCode(err);
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
-    socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+    this.refuseRaw(socket, code);
   }
 }
 

@@ -5,6 +5,7 @@
 // reload swaps runtimes without cutting them.
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/logger.js';
+import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 import { rawErrorResponse, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { buildUpstreamHeaders, flattenHeaderObject } from '../proxy/headers.js';
@@ -69,6 +70,7 @@ export class WebSocketProxy {
     res.shouldKeepAlive = false;
     res.assignSocket(client);
     const logger = runtime.logger;
+    const metrics = runtime.metrics;
     res.once('finish', () => {
       this.stats.refused++;
       client.end();
@@ -98,7 +100,7 @@ export class WebSocketProxy {
     };
     client.once('close', release);
     exchange.upgrade = {
-      proceed: () => this.forward(exchange, location, upstream, client, head, logger, release),
+      proceed: () => this.forward(exchange, location, upstream, client, head, { logger, metrics }, release),
     };
     chain(exchange);
   };
@@ -109,7 +111,7 @@ export class WebSocketProxy {
     upstream: WebSocketUpstream,
     client: Socket,
     clientHead: Buffer,
-    logger: Logger,
+    { logger, metrics }: { logger: Logger; metrics: MetricsRecorder },
     release: () => void,
   ): void {
     if (client.destroyed) return;
@@ -151,11 +153,13 @@ export class WebSocketProxy {
           location: location.pattern,
           idleTimeoutMs: upstream.idleTimeoutMs,
           stats: this.stats,
+          metrics,
           onClosed: (closed, summary) => this.relayClosed(closed, summary, facts, logger),
         });
         this.relays.add(relay);
         this.stats.active++;
         this.stats.opened++;
+        metrics.websocketOpened();
         relay.start(head, clientHead, upstreamHead);
         logger.info(
           {

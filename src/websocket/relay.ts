@@ -3,6 +3,7 @@
 // the side for counts, close codes and safe points to inject a close frame, and the teardown
 // rules: either side ending ends the other, idle and shutdown close both with 1001.
 import type { Socket } from 'node:net';
+import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 import { closeFrame, FrameObserver } from './frames.js';
 import type { ClosedWebSocket, WebSocketEnd, WebSocketStats } from './stats.js';
 
@@ -18,6 +19,8 @@ export interface RelayOptions {
   readonly location: string;
   readonly idleTimeoutMs: number;
   readonly stats: WebSocketStats;
+  /** Prometheus (or the no-op recorder): the one of the runtime the connection opened under. */
+  readonly metrics: MetricsRecorder;
   /** Called once, when both sockets are closed. */
   readonly onClosed: (relay: WebSocketRelay, summary: ClosedWebSocket) => void;
 }
@@ -82,16 +85,37 @@ export class WebSocketRelay {
     if (upstream.destroyed) this.sideClosed('upstream');
   }
 
+  // Per chunk: a few field increments and the header reader; the recorder's calls are field
+  // increments too (series bound once), skipped entirely when metrics are off.
   private readonly onClientData = (chunk: Buffer): void => {
-    this.bytesIn += chunk.length;
-    this.options.stats.inbound.bytes += chunk.length;
+    const length = chunk.length;
+    this.bytesIn += length;
+    this.options.stats.inbound.bytes += length;
+    const before = this.inbound.messages;
     this.inbound.observe(chunk);
+    const metrics = this.options.metrics;
+    if (metrics.enabled) {
+      metrics.websocketBytes('inbound', length);
+      metrics.bytesTransferred('inbound', length);
+      if (this.inbound.messages !== before)
+        metrics.websocketMessage('inbound', this.inbound.messages - before);
+    }
   };
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
-    this.bytesOut += chunk.length;
-    this.options.stats.outbound.bytes += chunk.length;
+    const length = chunk.length;
+    this.bytesOut += length;
+    this.options.stats.outbound.bytes += length;
+    const before = this.outbound.messages;
     this.outbound.observe(chunk);
+    const metrics = this.options.metrics;
+    if (metrics.enabled) {
+      metrics.websocketBytes('outbound', length);
+      metrics.bytesTransferred('outbound', length);
+      if (this.outbound.messages !== before) {
+        metrics.websocketMessage('outbound', this.outbound.messages - before);
+      }
+    }
   };
 
   /**
@@ -180,6 +204,7 @@ export class WebSocketRelay {
       upstreamCloseCode: this.outbound.closeCode,
     };
     this.options.stats.connectionClosed(summary);
+    this.options.metrics.websocketClosed(summary.durationMs / 1000);
     this.options.onClosed(this, summary);
   }
 }

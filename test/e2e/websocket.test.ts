@@ -68,22 +68,25 @@ describe('WebSocket proxying', () => {
       ...extra,
     });
     dito = await startDito(
-      baseConfig([
-        ws('^/ws/', upstream.url, {
-          additional_headers: { 'X-Added': 'dito' },
-          excluded_headers: ['X-Drop-Me'],
-        }),
-        ws('^/replaced', `http://127.0.0.1:${upstream.port}/fixed?from=target`, { replace_path: true }),
-        ws('^/deflate', deflateUpstream.url),
-        ws('^/dead', `ws://127.0.0.1:${deadPort}`),
-        ws('^/silent', `ws://127.0.0.1:${(silent.address() as { port: number }).port}`, {
-          transport: { http: { response_header_timeout: '300ms' } },
-        }),
-        ws('^/refuse', `ws://127.0.0.1:${(refusing.address() as { port: number }).port}`),
-        ws('^/idle', upstream.url, { websocket: { idle_timeout: '300ms' } }),
-        ws('^/http-too', httpUpstream.url),
-        { path: '^/plain', target_url: httpUpstream.url },
-      ]),
+      baseConfig(
+        [
+          ws('^/ws/', upstream.url, {
+            additional_headers: { 'X-Added': 'dito' },
+            excluded_headers: ['X-Drop-Me'],
+          }),
+          ws('^/replaced', `http://127.0.0.1:${upstream.port}/fixed?from=target`, { replace_path: true }),
+          ws('^/deflate', deflateUpstream.url),
+          ws('^/dead', `ws://127.0.0.1:${deadPort}`),
+          ws('^/silent', `ws://127.0.0.1:${(silent.address() as { port: number }).port}`, {
+            transport: { http: { response_header_timeout: '300ms' } },
+          }),
+          ws('^/refuse', `ws://127.0.0.1:${(refusing.address() as { port: number }).port}`),
+          ws('^/idle', upstream.url, { websocket: { idle_timeout: '300ms' } }),
+          ws('^/http-too', httpUpstream.url),
+          { path: '^/plain', target_url: httpUpstream.url },
+        ],
+        { metrics: { enabled: true } },
+      ),
     );
   });
 
@@ -136,6 +139,44 @@ describe('WebSocket proxying', () => {
     assert.equal(entry.client_close_code, 1000);
     assert.equal(entry.end, 'closed');
     assert.ok((entry.bytes_in as number) > big.length);
+  });
+
+  test('metrics: active connections, messages, bytes per direction, connection durations', async () => {
+    const scrape = async () => {
+      const text = (await request(`${dito.url}/metrics`)).text;
+      const value = (series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? 0 : Number(line.slice(series.length + 1));
+      };
+      return {
+        active: value('websocket_connections_active'),
+        inbound: value('websocket_messages_total{direction="inbound"}'),
+        outbound: value('websocket_messages_total{direction="outbound"}'),
+        bytesIn: value('websocket_transferred_bytes_total{direction="inbound"}'),
+        bytesOut: value('websocket_transferred_bytes_total{direction="outbound"}'),
+        durations: value('websocket_connection_duration_seconds_count'),
+      };
+    };
+    await waitFor(async () => (await scrape()).active === 0);
+    const before = await scrape();
+    const client = await openClient(url('/ws/metrics'));
+    assert.equal((await scrape()).active, 1);
+    for (const text of ['one', 'two', 'three']) {
+      client.send(text);
+      await nextMessage(client);
+    }
+    client.close();
+    await closed(client);
+    const after = await waitFor(async () => {
+      const now = await scrape();
+      return now.active === 0 && now.durations > before.durations ? now : undefined;
+    });
+    assert.equal(after!.inbound - before.inbound, 3);
+    assert.equal(after!.outbound - before.outbound, 3);
+    // Three masked 3–5 byte frames plus a close frame, and their echoes unmasked.
+    assert.ok(after!.bytesIn - before.bytesIn >= 3 * 9);
+    assert.ok(after!.bytesOut - before.bytesOut >= 3 * 5);
+    assert.equal(after!.durations - before.durations, 1);
   });
 
   test('ping and pong pass through with their payloads', async () => {
