@@ -38,12 +38,12 @@ export interface MetricsRecorder {
   websocketOpened(): void;
   /**
    * A WebSocket connection opened with `websocketOpened()` on this recorder has closed, after
-   * `durationSeconds` (for `websocket_connection_duration_seconds`; omitted: not observed).
+   * `durationSeconds` (for `dito_websocket_connection_duration_seconds`; omitted: not observed).
    */
   websocketClosed(durationSeconds?: number): void;
   /** `count` WebSocket messages (data frames; default 1) went `direction`. */
   websocketMessage(direction: Direction, count?: number): void;
-  /** Bytes relayed on WebSockets (frames as they pass), for `websocket_transferred_bytes_total`. */
+  /** Bytes relayed on WebSockets (frames as they pass), for `dito_websocket_transferred_bytes_total`. */
   websocketBytes(direction: Direction, bytes: number): void;
   /** Body bytes outside HTTP exchanges (WebSocket payloads) for `data_transferred_bytes_total`. */
   bytesTransferred(direction: Direction, bytes: number): void;

@@ -247,7 +247,7 @@ export class PrometheusMetrics implements MetricsRecorder {
       outbound: messages.series({ direction: 'outbound' }, true),
     };
     const websocketBytes = registry.counter(
-      'websocket_transferred_bytes_total',
+      'dito_websocket_transferred_bytes_total',
       'Bytes relayed on WebSockets (frame headers included): inbound = from clients, outbound = to clients.',
       ['direction'],
     );
@@ -257,7 +257,7 @@ export class PrometheusMetrics implements MetricsRecorder {
     };
     this.websocketDuration = registry
       .histogram(
-        'websocket_connection_duration_seconds',
+        'dito_websocket_connection_duration_seconds',
         'How long proxied WebSocket connections stayed open (from the 101 to the last socket closed).',
         WEBSOCKET_DURATION_BUCKETS,
       )

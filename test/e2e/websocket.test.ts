@@ -152,9 +152,9 @@ describe('WebSocket proxying', () => {
         active: value('websocket_connections_active'),
         inbound: value('websocket_messages_total{direction="inbound"}'),
         outbound: value('websocket_messages_total{direction="outbound"}'),
-        bytesIn: value('websocket_transferred_bytes_total{direction="inbound"}'),
-        bytesOut: value('websocket_transferred_bytes_total{direction="outbound"}'),
-        durations: value('websocket_connection_duration_seconds_count'),
+        bytesIn: value('dito_websocket_transferred_bytes_total{direction="inbound"}'),
+        bytesOut: value('dito_websocket_transferred_bytes_total{direction="outbound"}'),
+        durations: value('dito_websocket_connection_duration_seconds_count'),
       };
     };
     await waitFor(async () => (await scrape()).active === 0);
