@@ -75,7 +75,7 @@ export class DitoApp {
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
     const settings = this.loaded.config.redis;
     // Connects in the background: a Redis that is down never delays or prevents the start.
-    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
+    if (settings.enabled) this.redisHandle = this.observeRedis(createRedisHandle(settings, this.logger));
     let runtime: Runtime;
     try {
       runtime = buildRuntime(this.loaded, {
@@ -218,7 +218,15 @@ export class DitoApp {
     if (!settings.enabled) return undefined;
     const running = this.redisHandle;
     if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
-    return createRedisHandle(settings, logger);
+    return this.observeRedis(createRedisHandle(settings, logger));
+  }
+
+  /** Mirrors a Redis connection's state into the `redis_connected` gauge. */
+  private observeRedis(handle: RedisHandle): RedisHandle {
+    const report = () => this.metrics.recorder.redisConnectionState('main', handle.state === 'ready');
+    report();
+    handle.onStateChange(report);
+    return handle;
   }
 
   /**

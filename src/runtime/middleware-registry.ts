@@ -22,6 +22,11 @@ export interface MiddlewareContext {
    * load: `context.metrics?.location(context.location.path)`.
    */
   readonly metrics?: MetricsRecorder;
+  /**
+   * `file:line:col` of a key path (e.g. ['locations', 1, 'auth', 'htpasswd_file']), for the
+   * ConfigError a factory throws when a resource it loads (a key file) is unusable.
+   */
+  locate(path: ReadonlyArray<string | number>): string;
 }
 
 export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;

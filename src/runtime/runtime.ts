@@ -82,6 +82,7 @@ function resolveMiddlewares(
         carry,
         redis: deps.redis,
         metrics: deps.metrics ?? noopMetrics,
+        locate: loaded.locate,
       });
     } catch (err) {
       if (err instanceof ConfigError) throw err;

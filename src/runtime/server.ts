@@ -329,7 +329,9 @@ export class DitoServer {
     if (exchange.errorCode !== undefined) entry.error = exchange.errorCode;
     if (!res.writableFinished) entry.aborted = true;
     if (runtime.config.logging.verbose && logger.isLevelEnabled('debug')) {
-      entry.request_headers = headersForLog(req.rawHeaders);
+      const auth = location?.config.auth;
+      const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
+      entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
       entry.response_headers = headersForLog(flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
