@@ -103,6 +103,7 @@ function toLocation(
     targetUrl: location.target_url,
     replacePath: location.replace_path,
     enableWebsocket: location.enable_websocket,
+    websocket: { idleTimeoutMs: location.websocket.idle_timeout ?? parsed.websocket.idle_timeout },
     additionalHeaders: Object.entries(location.additional_headers),
     excludedHeaders: location.excluded_headers.map((name) => name.toLowerCase()),
     middlewares: [...location.middlewares],
@@ -190,6 +191,7 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
     shutdownDelayMs: parsed.shutdown_delay,
     shutdownTimeoutMs: parsed.shutdown_timeout,
     trustedProxies: [...parsed.trusted_proxies],
+    websocket: { idleTimeoutMs: parsed.websocket.idle_timeout },
     tls:
       tls === undefined
         ? undefined

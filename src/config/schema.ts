@@ -180,6 +180,19 @@ function ttlMessage(input: unknown): string {
     : `expected whole seconds, got ${String(input)}`;
 }
 
+const IDLE_TIMEOUT_TEXT =
+  'Extension. A proxied WebSocket with no bytes in either direction for this long is closed ' +
+  '(close code 1001 to both sides); 0 = never. Default 5m.' +
+  DURATION_HINT;
+
+/** The `websocket` block: globally with defaults, per location without (keys left out inherit). */
+const globalWebsocketSchema = z.strictObject({
+  idle_timeout: durationField().prefault('5m').describe(IDLE_TIMEOUT_TEXT),
+});
+const locationWebsocketSchema = z.strictObject({
+  idle_timeout: durationField().optional().describe(IDLE_TIMEOUT_TEXT),
+});
+
 const locationSchema = z.strictObject({
   path: z
     .string()
@@ -200,6 +213,11 @@ const locationSchema = z.strictObject({
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
   enable_websocket: boolField().default(false).describe('Proxy WebSocket upgrades on this location.'),
+  websocket: locationWebsocketSchema
+    .prefault({})
+    .describe(
+      'Extension. WebSocket settings of this location; keys left out inherit the global `websocket` block.',
+    ),
   additional_headers: z
     .record(headerNameField(), headerValueField())
     .default({})
@@ -411,6 +429,9 @@ export const configSchema = z.strictObject({
     )
     .default([])
     .describe('Extension. Peers (IPs or CIDRs) whose X-Forwarded-For is believed.'),
+  websocket: globalWebsocketSchema
+    .prefault({})
+    .describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
   server: serverSchema.prefault({}).describe('Extension. Limits on what clients send, and client timeouts.'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),

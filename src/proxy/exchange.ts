@@ -45,6 +45,11 @@ export interface Exchange {
   observers?: ResponseObserver[];
   /** Middlewares edited `req.headers`: build the upstream headers from it, not `rawHeaders`. */
   headersEdited: boolean;
+  /**
+   * WebSocket upgrades only: continues the handshake once the location's middlewares let the
+   * request pass (the terminal of `CompiledLocation.upgrade` calls it).
+   */
+  upgrade?: { proceed(): void };
   /** Free-form per-request state for middlewares, keyed by middleware name. */
   locals?: Record<string, unknown>;
 }

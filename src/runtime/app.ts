@@ -12,6 +12,7 @@ import { MetricsService } from '../observability/metrics-endpoint.js';
 import { Profiler } from '../observability/profiler.js';
 import { PluginError } from '../plugins/errors.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { WebSocketProxy } from '../websocket/proxy.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -31,6 +32,8 @@ export class DitoApp {
   private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  /** Open WebSockets live here, beside the runtimes: a reload does not cut them. */
+  readonly websockets = new WebSocketProxy();
   private plugins: LoadedPlugin[] = [];
   private watcher: ConfigWatcher | undefined;
   /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
@@ -93,6 +96,7 @@ export class DitoApp {
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     this.health.install(this.dito, this.loaded.config.health);
@@ -269,7 +273,14 @@ export class DitoApp {
       await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
     }
     if (dito !== undefined) {
-      await dito.shutdown(shutdownTimeoutMs);
+      const drainMs = shutdownTimeoutMs;
+      // WebSockets may use the whole drain time, then get close code 1001. The server's forced
+      // close cannot reach them (Node stops tracking a socket once it is upgraded) and its
+      // shutdown waits for every socket: this timer is what lets it finish.
+      const timer = setTimeout(() => void this.websockets.closeAll(), drainMs);
+      await dito.shutdown(drainMs);
+      clearTimeout(timer);
+      await this.websockets.closeAll();
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);

@@ -17,6 +17,8 @@ import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
 import type { RedisHandle } from '../redis/handle.js';
 import { compileTargetPath, Router } from '../routing/router.js';
 import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
+import { continueUpgrade } from '../websocket/proxy.js';
+import { compileWebSocketUpstream } from '../websocket/upstream.js';
 import type { CompiledLocation } from './location.js';
 import { builtinMiddlewares, type MiddlewareFactory } from './middleware-registry.js';
 
@@ -169,6 +171,15 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         middlewares,
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
+        upgrade: location.enableWebsocket
+          ? compileChain(middlewares, continueUpgrade, onMiddlewareError, onMiddlewareWarning)
+          : undefined,
+        websocket: location.enableWebsocket
+          ? compileWebSocketUpstream(target, transport, {
+              requestTimeoutMs: config.requestTimeoutMs,
+              idleTimeoutMs: location.websocket.idleTimeoutMs,
+            })
+          : undefined,
         maxResponseBodySize: location.maxResponseBodySize,
         maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,

@@ -355,7 +355,12 @@ export class DitoServer {
       this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
-    if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
+    if (
+      location?.config.enableWebsocket &&
+      this.upgradeHandler !== undefined &&
+      !this.draining &&
+      isWebSocketUpgrade(req)
+    ) {
       const target = splitTarget(req.url ?? '/');
       const exchange: Exchange = {
         req,
@@ -378,7 +383,8 @@ export class DitoServer {
       this.upgradeHandler(exchange, location, socket, head, runtime);
       return;
     }
-    // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
+    // Not a WebSocket location (or another protocol, such as `curl --http2`'s h2c upgrade, which
+    // the client accepts being ignored): serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
     // connection closes after this one answer.
     if (head.length > 0) socket.unshift(head);
@@ -410,6 +416,13 @@ export class DitoServer {
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
     this.refuseRaw(socket, code);
   }
+}
+
+/** A WebSocket opening handshake (RFC 6455 4.1): GET with `websocket` among the Upgrade tokens. */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
 
 function flattenOutgoing(res: ServerResponse): string[] {
