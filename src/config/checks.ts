@@ -15,6 +15,7 @@ export function checkConfig(config: ParsedConfig): ConfigIssue[] {
     issues.push({ path, message, anchor });
 
   checkCertPair(config.transport.http, ['transport', 'http'], add);
+  checkRedis(config, add);
   config.locations.forEach((location, index) => {
     const at = (...rest: Array<string | number>): KeyPath => ['locations', index, ...rest];
     checkMiddlewares(config, location, at, add);
@@ -62,6 +63,19 @@ function checkMiddlewares(
       add(at('middlewares', i), 'rate-limiter-redis needs redis.enabled: true');
     }
   });
+}
+
+function checkRedis(config: ParsedConfig, add: Add): void {
+  const redis = config.redis;
+  if (redis.cluster !== undefined && redis.sentinel !== undefined) {
+    add(['redis', 'sentinel'], 'use either `cluster` or `sentinel`, not both');
+  }
+  if (redis.cluster !== undefined && redis.db !== 0) {
+    add(['redis', 'db'], 'a Redis Cluster has only database 0');
+  }
+  if (redis.ca_file !== undefined && !redis.tls) {
+    add(['redis', 'ca_file'], 'ca_file needs tls: true');
+  }
 }
 
 /** Header names are case-insensitive: `X-A` and `x-a` would silently overwrite each other. */

@@ -2,7 +2,13 @@
 // inheritance, effective limits, file paths resolved against the config file's folder.
 import path from 'node:path';
 import type { ParsedConfig, ParsedGlobalTransport, ParsedLocation, ParsedTransport } from './schema.js';
-import type { AuthConfig, DitoConfig, HttpTransportConfig, LocationConfig } from './types.js';
+import type {
+  AuthConfig,
+  DitoConfig,
+  HttpTransportConfig,
+  LocationConfig,
+  RedisNodeAddress,
+} from './types.js';
 
 /** Relative paths in a config mean "next to the config file", wherever Dito is started from. */
 function resolver(configFile: string): (file: string) => string {
@@ -120,6 +126,13 @@ function toLocation(
 }
 
 /** Maps a schema-valid, check-passed config to `DitoConfig`; `configFile` anchors relative paths. */
+/** `host:port` (or `[v6]:port`), already validated by the schema. */
+function toNodeAddress(value: string): RedisNodeAddress {
+  const colon = value.lastIndexOf(':');
+  const host = value.slice(0, colon);
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(value.slice(colon + 1)) };
+}
+
 export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoConfig {
   const resolve = resolver(configFile);
   const { redis, tls, plugins } = parsed;
@@ -136,7 +149,20 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
       username: redis.username,
       db: redis.db,
       tls: redis.tls,
+      caFile: redis.ca_file === undefined ? undefined : resolve(redis.ca_file),
       keyPrefix: redis.key_prefix,
+      commandTimeoutMs: redis.command_timeout,
+      connectTimeoutMs: redis.connect_timeout,
+      cluster: redis.cluster === undefined ? undefined : { nodes: redis.cluster.nodes.map(toNodeAddress) },
+      sentinel:
+        redis.sentinel === undefined
+          ? undefined
+          : {
+              masterName: redis.sentinel.master_name,
+              nodes: redis.sentinel.nodes.map(toNodeAddress),
+              username: redis.sentinel.username,
+              password: redis.sentinel.password,
+            },
     },
     transport: toTransport(parsed.transport.http, resolve),
     plugins:

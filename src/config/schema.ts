@@ -144,15 +144,17 @@ const rateLimitingSchema = z.strictObject({
     .enum(['open', 'closed'])
     .default('open')
     .describe(
-      'Extension. `rate-limiter-redis` when Redis cannot answer: `open` serves, `closed` answers 429.',
+      'Extension. `rate-limiter-redis` when Redis cannot answer: `open` serves the request, `closed` answers 503.',
     ),
   key: z
     .string()
-    .regex(/^(ip|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, {
-      error: 'expected "ip" or "header:<Header-Name>"',
+    .regex(/^(ip|auth|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, {
+      error: 'expected "ip", "auth" or "header:<Header-Name>"',
     })
     .optional()
-    .describe('Extension. What a bucket is per: `ip` (default, the client IP) or `header:<Name>`.'),
+    .describe(
+      'Extension. What a bucket is per: `ip` (default, the client IP), `header:<Name>` (that request header; the client IP when absent) or `auth` (the identity the `auth` middleware authenticated; the client IP when none).',
+    ),
 });
 
 const cacheSchema = z.strictObject({
@@ -248,15 +250,68 @@ const metricsSchema = z.strictObject({
     .describe('Path of the metrics endpoint (never proxied).'),
 });
 
+/** `host:port` of a Redis node (cluster seed or sentinel). */
+const redisNodeField = () =>
+  z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, { error: 'expected "host:port"' })
+    .refine((value) => {
+      const port = Number(value.slice(value.lastIndexOf(':') + 1));
+      return port >= 1 && port <= 65535;
+    }, 'port must be 1-65535');
+
 const redisSchema = z.strictObject({
   enabled: boolField().default(false).describe('Use Redis for `rate-limiter-redis` and the `cache` store.'),
   host: z.string().min(1).default('localhost').describe('Redis host.'),
   port: portField().prefault(6379).describe('Redis port, string or number.'),
   password: z.string().default('').describe('Redis password; empty = none.'),
   username: z.string().min(1).optional().describe('Extension. Redis ACL user name.'),
-  db: z.number().int().min(0).default(0).describe('Extension. Redis database number.'),
-  tls: boolField().default(false).describe('Extension. Connect to Redis over TLS.'),
+  db: z.number().int().min(0).default(0).describe('Extension. Redis database number (0 on a Cluster).'),
+  tls: boolField()
+    .default(false)
+    .describe('Extension. Connect to Redis over TLS (the server certificate is verified).'),
+  ca_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Extension. CA (PEM) that signed the Redis server certificate; default the system CAs. Needs `tls: true`.',
+    ),
   key_prefix: z.string().default('dito:').describe('Extension. Prefix of every key Dito writes.'),
+  command_timeout: durationField()
+    .refine((ms) => ms > 0, { error: 'must be more than 0' })
+    .prefault('200ms')
+    .describe(
+      'Extension. Longest wait for one Redis command; past it the command fails (the rate limiter fails open or closed, the cache is bypassed).' +
+        DURATION_HINT,
+    ),
+  connect_timeout: durationField()
+    .refine((ms) => ms > 0, { error: 'must be more than 0' })
+    .prefault('2s')
+    .describe('Extension. Limit for opening one connection to Redis.' + DURATION_HINT),
+  cluster: z
+    .strictObject({
+      nodes: z
+        .array(redisNodeField())
+        .min(1)
+        .describe('Seed nodes `host:port`; the rest of the cluster is discovered from them.'),
+    })
+    .optional()
+    .describe('Extension. Use a Redis Cluster instead of `host`/`port` (keys are spread over its masters).'),
+  sentinel: z
+    .strictObject({
+      master_name: z
+        .string()
+        .min(1)
+        .describe('Name of the monitored master (`sentinel monitor <name> ...`).'),
+      nodes: z.array(redisNodeField()).min(1).describe('Sentinels `host:port`.'),
+      username: z.string().min(1).optional().describe('ACL user for the sentinels themselves.'),
+      password: z.string().optional().describe('Password of the sentinels themselves; empty = none.'),
+    })
+    .optional()
+    .describe(
+      'Extension. Find the master through Redis Sentinel instead of `host`/`port`; `username`, `password`, `db`, `tls` apply to the data nodes.',
+    ),
 });
 
 const pluginsSchema = z.strictObject({

@@ -33,7 +33,7 @@ export interface RateLimitingConfig {
   burst: number;
   /** Extension: what `rate-limiter-redis` does when Redis cannot answer. */
   failureMode: 'open' | 'closed';
-  /** Extension: rate-limit key source; default the client IP. e.g. `header:X-API-Key`. */
+  /** Extension: rate-limit key source: `ip` (default), `auth` or `header:<Name>`. */
   key?: string;
 }
 
@@ -88,6 +88,11 @@ export interface LocationConfig {
   disableResponseBuffering: boolean;
 }
 
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
 export interface RedisConfig {
   enabled: boolean;
   host: string;
@@ -96,7 +101,17 @@ export interface RedisConfig {
   username?: string;
   db: number;
   tls: boolean;
+  /** Extension: absolute path of the CA that signed the Redis certificate (default system CAs). */
+  caFile?: string;
   keyPrefix: string;
+  /** Extension: longest wait for one command before it counts as failed. */
+  commandTimeoutMs: number;
+  /** Extension: limit for opening one connection. */
+  connectTimeoutMs: number;
+  /** Extension: a Redis Cluster, found from these seed nodes (replaces host/port). */
+  cluster?: { nodes: RedisNodeAddress[] };
+  /** Extension: a master found through Redis Sentinel (replaces host/port). */
+  sentinel?: { masterName: string; nodes: RedisNodeAddress[]; username?: string; password?: string };
 }
 
 export interface PluginsConfig {

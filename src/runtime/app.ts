@@ -6,6 +6,9 @@ import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
+import { createRedisHandle } from '../redis/connection.js';
+import type { RedisHandle } from '../redis/handle.js';
+import { sameRedisSettings } from '../redis/options.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -21,6 +24,10 @@ export class DitoApp {
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
   private plugins: LoadedPlugin[] = [];
+  /** State middlewares hand from one runtime to the next (limiter buckets). */
+  private readonly carry = new Map<string, unknown>();
+  /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
+  private redisHandle: RedisHandle | undefined;
 
   private constructor(
     private readonly options: AppOptions,
@@ -50,16 +57,27 @@ export class DitoApp {
     return loadPlugins(loaded.config.plugins, { logger, previous });
   }
 
+  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
+  get redis(): RedisHandle | undefined {
+    return this.redisHandle;
+  }
+
   async start(): Promise<number> {
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
+    const settings = this.loaded.config.redis;
+    // Connects in the background: a Redis that is down never delays or prevents the start.
+    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
     let runtime: Runtime;
     try {
       runtime = buildRuntime(this.loaded, {
         logger: this.logger,
         plugins: pluginMiddlewareFactories(this.plugins),
+        carry: this.carry,
+        redis: this.redisHandle,
       });
     } catch (err) {
       await closePlugins(this.plugins, this.logger);
+      await this.redisHandle?.close();
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
@@ -95,11 +113,23 @@ export class DitoApp {
     let loaded: LoadedConfig;
     let runtime: Runtime;
     let plugins: LoadedPlugin[] = this.plugins;
+    let redis: RedisHandle | undefined;
     try {
       loaded = await loadConfigFile(this.options.configPath);
       const logger = createLogger(loaded.config.logging);
       plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
-      runtime = buildRuntime(loaded, { logger, plugins: pluginMiddlewareFactories(plugins) });
+      redis = this.redisFor(loaded, logger);
+      try {
+        runtime = buildRuntime(loaded, {
+          logger,
+          plugins: pluginMiddlewareFactories(plugins),
+          carry: this.carry,
+          redis,
+        });
+      } catch (err) {
+        if (redis !== this.redisHandle) void redis?.close();
+        throw err;
+      }
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
@@ -116,21 +146,33 @@ export class DitoApp {
     const previous = dito.swapRuntime(runtime);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
+    const previousRedis = this.redisHandle;
     this.loaded = loaded;
     this.logger = runtime.logger;
+    this.redisHandle = redis;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
-    void this.retire(previous, replacedPlugins);
+    void this.retire(previous, replacedPlugins, previousRedis === redis ? undefined : previousRedis);
     return true;
   }
 
-  /** Closes a replaced runtime (and the plugins only it used) once no request is using it. */
-  private async retire(runtime: Runtime, plugins: LoadedPlugin[]): Promise<void> {
+  /** The running Redis connection when `redis:` is unchanged, else a new one (or none). */
+  private redisFor(loaded: LoadedConfig, logger: Logger): RedisHandle | undefined {
+    const settings = loaded.config.redis;
+    if (!settings.enabled) return undefined;
+    const running = this.redisHandle;
+    if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
+    return createRedisHandle(settings, logger);
+  }
+
+  /** Closes a replaced runtime (and the plugins and Redis connection only it used) once idle. */
+  private async retire(runtime: Runtime, plugins: LoadedPlugin[], redis?: RedisHandle): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await runtime.close();
     await closePlugins(plugins, this.logger);
+    await redis?.close();
   }
 
   /** Stops accepting, drains in-flight requests within `shutdown_timeout`, closes everything. */
@@ -144,6 +186,7 @@ export class DitoApp {
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);
+    await this.redisHandle?.close();
     this.logger.info('stopped');
     flushLogs();
   }

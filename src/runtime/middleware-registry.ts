@@ -3,6 +3,7 @@
 import type { DitoConfig, LocationConfig } from '../config/types.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { RedisHandle } from '../redis/handle.js';
 
 export interface MiddlewareContext {
   readonly config: DitoConfig;
@@ -10,6 +11,11 @@ export interface MiddlewareContext {
   readonly logger: Logger;
   /** State carried across reloads, keyed by the factory (e.g. limiter buckets). */
   readonly carry: Map<string, unknown>;
+  /**
+   * The process's Redis connection when `redis.enabled` (absent otherwise, and under `--check`).
+   * Owned by the app: middlewares use it, never close it.
+   */
+  readonly redis?: RedisHandle;
 }
 
 export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;

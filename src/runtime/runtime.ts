@@ -4,6 +4,8 @@
 import { ConfigError } from '../config/errors.js';
 import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.js';
 import { compileChain } from '../middlewares/chain.js';
+// Side effect: fills `builtinMiddlewares` with the built-ins.
+import '../middlewares/index.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
@@ -11,6 +13,7 @@ import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
+import type { RedisHandle } from '../redis/handle.js';
 import { compileTargetPath, Router } from '../routing/router.js';
 import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
 import type { CompiledLocation } from './location.js';
@@ -33,6 +36,8 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
+  redis?: RedisHandle;
 }
 
 function hostHeader(target: URL): string {
@@ -57,7 +62,7 @@ function resolveMiddlewares(
       );
     }
     try {
-      return factory({ config: loaded.config, location, logger: deps.logger, carry });
+      return factory({ config: loaded.config, location, logger: deps.logger, carry, redis: deps.redis });
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(
