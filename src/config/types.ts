@@ -138,6 +138,8 @@ export interface DitoConfig {
   /** The global transport with defaults applied. */
   transport: HttpTransportConfig;
   plugins?: PluginsConfig;
+  /** Extension: the store behind the `cache` middleware. */
+  cacheStore: { memoryMaxSize: number };
   responseLimits: { maxResponseBodySize: number };
   requestTimeoutMs: number;
   /** Extension: how long SIGTERM waits for in-flight requests. */
