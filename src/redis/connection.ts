@@ -287,7 +287,11 @@ class RedisConnection implements RedisHandle {
     });
   }
 
-  private send<T>(args: readonly RedisArgument[], key: string | undefined, sendOptions: SendOptions): Promise<T> {
+  private send<T>(
+    args: readonly RedisArgument[],
+    key: string | undefined,
+    sendOptions: SendOptions,
+  ): Promise<T> {
     switch (this.mode) {
       case 'cluster':
         return (this.client as RedisClusterType).sendCommand<T>(
@@ -297,11 +301,7 @@ class RedisConnection implements RedisHandle {
           sendOptions,
         );
       case 'sentinel':
-        return (this.client as RedisSentinelType).sendCommand<T>(
-          false,
-          args as RedisArgument[],
-          sendOptions,
-        );
+        return (this.client as RedisSentinelType).sendCommand<T>(false, args as RedisArgument[], sendOptions);
       default:
         return (this.client as RedisClientType).sendCommand<T>(args, sendOptions);
     }

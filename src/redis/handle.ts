@@ -44,7 +44,11 @@ export interface RedisHandle {
    * One command, failing fast: rejects at once while Redis is unreachable, and after
    * `commandTimeoutMs` at most. `key` is the command's first key (routes it on a Cluster).
    */
-  command<T = unknown>(args: readonly RedisArgument[], key?: string, options?: RedisCommandOptions): Promise<T>;
+  command<T = unknown>(
+    args: readonly RedisArgument[],
+    key?: string,
+    options?: RedisCommandOptions,
+  ): Promise<T>;
   /** Runs a Lua script (EVALSHA, loading it on NOSCRIPT). On a Cluster all keys must share a slot. */
   runScript<T = unknown>(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<T>;
   /** Counts a decision taken without Redis; logs the first one of each outage per component. */

@@ -36,7 +36,12 @@ describe('cache in Redis', () => {
     redis = await startRedis();
     const config = baseConfig(
       [
-        { path: '^/short/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: true, ttl: 1 } },
+        {
+          path: '^/short/',
+          target_url: upstream.url,
+          middlewares: ['cache'],
+          cache: { enabled: true, ttl: 1 },
+        },
         {
           path: '^/',
           target_url: upstream.url,
@@ -44,7 +49,15 @@ describe('cache in Redis', () => {
           cache: { enabled: true, ttl: 60, max_body_size: '4MiB' },
         },
       ],
-      { redis: { enabled: true, host: '127.0.0.1', port: redis.port, command_timeout: '150ms', key_prefix: 't:' } },
+      {
+        redis: {
+          enabled: true,
+          host: '127.0.0.1',
+          port: redis.port,
+          command_timeout: '150ms',
+          key_prefix: 't:',
+        },
+      },
     );
     [first, second] = await Promise.all([startDito(config), startDito(config)]);
     // Both connected: a request through each reaches Redis (a miss is stored, then hit).

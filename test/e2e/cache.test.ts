@@ -17,7 +17,12 @@ describe('cache in memory', () => {
     const closedPort = await freePort();
     dito = await startDito(
       baseConfig([
-        { path: '^/short/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: true, ttl: 1 } },
+        {
+          path: '^/short/',
+          target_url: upstream.url,
+          middlewares: ['cache'],
+          cache: { enabled: true, ttl: 1 },
+        },
         {
           path: '^/small/',
           target_url: upstream.url,
@@ -31,7 +36,12 @@ describe('cache in memory', () => {
           disable_response_buffering: true,
           cache: { enabled: true, ttl: 60 },
         },
-        { path: '^/down/', target_url: `http://127.0.0.1:${closedPort}`, middlewares: ['cache'], cache: { enabled: true } },
+        {
+          path: '^/down/',
+          target_url: `http://127.0.0.1:${closedPort}`,
+          middlewares: ['cache'],
+          cache: { enabled: true },
+        },
         { path: '^/off/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: false } },
         { path: '^/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: true, ttl: 60 } },
       ]),
@@ -70,7 +80,11 @@ describe('cache in memory', () => {
     assert.equal((await request(`${dito.url}/short/plain`)).headers['x-cache'], 'MISS');
     const lasting = await request(`${dito.url}/short/max-age`);
     assert.equal((await request(`${dito.url}/short/plain`)).headers['x-cache'], 'HIT');
-    await waitFor(async () => (await request(`${dito.url}/short/plain`)).headers['x-cache'] === 'MISS', 5000, 100);
+    await waitFor(
+      async () => (await request(`${dito.url}/short/plain`)).headers['x-cache'] === 'MISS',
+      5000,
+      100,
+    );
     assert.equal(hitsFor(upstream, '/short/plain'), 2);
     const still = await request(`${dito.url}/short/max-age`);
     assert.equal(still.headers['x-cache'], 'HIT');

@@ -44,4 +44,3 @@ export function hitsFor(upstream: Upstream, path: string): number {
 export function concurrent(count: number, url: string): Promise<Reply[]> {
   return Promise.all(Array.from({ length: count }, () => request(url)));
 }
-

@@ -119,7 +119,8 @@ export function decodeRecord(data: Buffer): CacheRecord | undefined {
   if (meta.t !== 'r' || typeof meta.s !== 'number' || !isStringList(meta.h) || meta.h.length % 2 !== 0) {
     return undefined;
   }
-  if (typeof meta.at !== 'number' || typeof meta.a !== 'number' || typeof meta.va !== 'string') return undefined;
+  if (typeof meta.at !== 'number' || typeof meta.a !== 'number' || typeof meta.va !== 'string')
+    return undefined;
   return {
     kind: 'response',
     key: meta.k,

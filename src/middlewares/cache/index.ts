@@ -10,7 +10,13 @@ import { Coalescer, type Flight } from './coalescer.js';
 import type { CachedResponse, CacheRecord, CacheStore } from './entry.js';
 import { primaryKey, variantKey, variantOf } from './key.js';
 import { MemoryStore } from './memory-store.js';
-import { type ForwardReason, type RequestDirectives, requestBypass, requestDirectives, satisfiesRequest } from './policy.js';
+import {
+  type ForwardReason,
+  type RequestDirectives,
+  requestBypass,
+  requestDirectives,
+  satisfiesRequest,
+} from './policy.js';
 import { type RecorderSettings, ResponseRecorder } from './recorder.js';
 import { RedisStore } from './redis-store.js';
 
@@ -117,7 +123,8 @@ class CacheMiddleware implements Middleware {
     const now = Date.now();
     const remainingMs = response.expiresAt - now;
     if (remainingMs <= 0) return this.miss(exchange, next, key, 'stale', directives);
-    if (!variantMatches(response, exchange.req.headers)) return this.miss(exchange, next, key, 'vary-miss', directives);
+    if (!variantMatches(response, exchange.req.headers))
+      return this.miss(exchange, next, key, 'vary-miss', directives);
     const age = response.initialAgeSeconds + Math.floor((now - response.storedAt) / 1000);
     if (!satisfiesRequest(directives, age, Math.floor(remainingMs / 1000))) {
       return this.miss(exchange, next, key, 'request', directives);
@@ -126,7 +133,13 @@ class CacheMiddleware implements Middleware {
   }
 
   /** Goes upstream; a GET joins (or leads) the flight of concurrent misses for the same key. */
-  private miss(exchange: Exchange, next: Next, key: string, reason: ForwardReason, directives: RequestDirectives): void {
+  private miss(
+    exchange: Exchange,
+    next: Next,
+    key: string,
+    reason: ForwardReason,
+    directives: RequestDirectives,
+  ): void {
     const storable = exchange.req.method === 'GET' && !directives.noStore;
     if (!storable) return this.forward(exchange, next, key, reason, false);
     const { flight, leader } = this.coalescer.join(key);
@@ -134,7 +147,11 @@ class CacheMiddleware implements Middleware {
     flight.wait((response) => {
       if (exchange.res.destroyed) return; // the client left while waiting
       const now = Date.now();
-      if (response !== undefined && response.expiresAt > now && variantMatches(response, exchange.req.headers)) {
+      if (
+        response !== undefined &&
+        response.expiresAt > now &&
+        variantMatches(response, exchange.req.headers)
+      ) {
         const age = response.initialAgeSeconds + Math.floor((now - response.storedAt) / 1000);
         // RFC 9211: answered by a response another request fetched.
         this.answer(exchange, next, response, age, `Dito; fwd=${reason}; collapsed`);
@@ -153,12 +170,26 @@ class CacheMiddleware implements Middleware {
     flight?: Flight,
     invalidates = false,
   ): void {
-    const recorder = new ResponseRecorder(exchange, this.settings, key, reason, storable, flight, invalidates);
+    const recorder = new ResponseRecorder(
+      exchange,
+      this.settings,
+      key,
+      reason,
+      storable,
+      flight,
+      invalidates,
+    );
     (exchange.observers ??= []).push(recorder);
     next();
   }
 
-  private answer(exchange: Exchange, next: Next, response: CachedResponse, age: number, status: string): void {
+  private answer(
+    exchange: Exchange,
+    next: Next,
+    response: CachedResponse,
+    age: number,
+    status: string,
+  ): void {
     const res = exchange.res;
     const body = response.body;
     const headers = response.headers.concat(
@@ -179,7 +210,10 @@ class CacheMiddleware implements Middleware {
       // Only a stored record Node refuses to send (written by something else into Redis).
       if (!this.hitFailureLogged) {
         this.hitFailureLogged = true;
-        this.logger.warn({ err: (err as Error).message, key: response.key }, 'cache: stored response unusable');
+        this.logger.warn(
+          { err: (err as Error).message, key: response.key },
+          'cache: stored response unusable',
+        );
       }
       if (!res.headersSent) this.forward(exchange, next, '', 'uri-miss', false);
       return;
@@ -193,7 +227,10 @@ class CacheMiddleware implements Middleware {
   }
 }
 
-function sharedMemoryStore(carry: Map<string, unknown>, maxBytes: number): { store: MemoryStore; release(): void } {
+function sharedMemoryStore(
+  carry: Map<string, unknown>,
+  maxBytes: number,
+): { store: MemoryStore; release(): void } {
   let shared = carry.get(MEMORY_STORE_ID) as SharedMemoryStore | undefined;
   if (shared === undefined) {
     shared = { store: new MemoryStore(maxBytes), users: 0 };

@@ -19,7 +19,12 @@ export interface RequestDirectives {
   minFreshSeconds: number;
 }
 
-const NO_DIRECTIVES: RequestDirectives = { noCache: false, noStore: false, maxAgeSeconds: -1, minFreshSeconds: -1 };
+const NO_DIRECTIVES: RequestDirectives = {
+  noCache: false,
+  noStore: false,
+  maxAgeSeconds: -1,
+  minFreshSeconds: -1,
+};
 
 function seconds(value: string | undefined): number {
   if (value === undefined) return -1;
@@ -47,7 +52,9 @@ export function requestDirectives(headers: IncomingHttpHeaders): RequestDirectiv
   const cacheControl = headers['cache-control'];
   if (cacheControl === undefined) {
     const pragma = headers.pragma;
-    return pragma !== undefined && /no-cache/i.test(pragma) ? { ...NO_DIRECTIVES, noCache: true } : NO_DIRECTIVES;
+    return pragma !== undefined && /no-cache/i.test(pragma)
+      ? { ...NO_DIRECTIVES, noCache: true }
+      : NO_DIRECTIVES;
   }
   const directives = parseCacheControl(cacheControl);
   return {
@@ -59,7 +66,10 @@ export function requestDirectives(headers: IncomingHttpHeaders): RequestDirectiv
 }
 
 /** Why a request does not use the cache at all, or undefined when it may. */
-export function requestBypass(method: string | undefined, headers: IncomingHttpHeaders): ForwardReason | undefined {
+export function requestBypass(
+  method: string | undefined,
+  headers: IncomingHttpHeaders,
+): ForwardReason | undefined {
   if (method !== 'GET' && method !== 'HEAD') return 'method';
   // Contract: never answer a request carrying credentials from the cache, nor store its answer.
   if (headers.authorization !== undefined) return 'bypass';

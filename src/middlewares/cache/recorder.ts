@@ -119,7 +119,8 @@ export class ResponseRecorder implements ResponseObserver {
   private save(decision: StorageDecision, headers: string[], body: Buffer): CachedResponse {
     const now = Date.now();
     const { store } = this.settings;
-    const variant = decision.varyNames.length === 0 ? '' : variantOf(decision.varyNames, this.exchange.req.headers);
+    const variant =
+      decision.varyNames.length === 0 ? '' : variantOf(decision.varyNames, this.exchange.req.headers);
     const key = variant === '' ? this.key : variantKey(this.key, variant);
     const response: CachedResponse = {
       kind: 'response',

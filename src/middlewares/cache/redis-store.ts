@@ -47,16 +47,15 @@ export class RedisStore implements CacheStore {
     const milliseconds = Math.ceil(ttlMs);
     if (!(milliseconds > 0)) return;
     const name = redisKey(this.redis.keyPrefix, key);
-    this.redis.command(['SET', name, encodeRecord(record), 'PX', String(milliseconds)], name).then(
-      undefined,
-      (err: unknown) => this.redis.recordFallback(COMPONENT, 'open', err),
-    );
+    this.redis
+      .command(['SET', name, encodeRecord(record), 'PX', String(milliseconds)], name)
+      .then(undefined, (err: unknown) => this.redis.recordFallback(COMPONENT, 'open', err));
   }
 
   delete(key: string): void {
     const name = redisKey(this.redis.keyPrefix, key);
-    this.redis.command(['DEL', name], name).then(undefined, (err: unknown) =>
-      this.redis.recordFallback(COMPONENT, 'open', err),
-    );
+    this.redis
+      .command(['DEL', name], name)
+      .then(undefined, (err: unknown) => this.redis.recordFallback(COMPONENT, 'open', err));
   }
 }
