@@ -122,6 +122,10 @@ function toLocation(
         ? location.max_response_body_size
         : parsed.response_limits.max_response_body_size,
     disableResponseBuffering: location.disable_response_buffering,
+    maxRequestBodySize:
+      location.max_request_body_size > 0
+        ? location.max_request_body_size
+        : parsed.server.max_request_body_size,
   };
 }
 
@@ -187,6 +191,18 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
             caFile: optionalFile(tls.ca_file, resolve),
             minVersion: tls.min_version,
           },
+    server: {
+      readHeaderTimeoutMs: parsed.server.read_header_timeout,
+      readTimeoutMs: parsed.server.read_timeout,
+      idleTimeoutMs: parsed.server.idle_timeout,
+      maxConnections: parsed.server.max_connections,
+      maxHeaderBytes: parsed.server.max_header_bytes,
+      maxHeaders: parsed.server.max_headers,
+      maxUrlLength: parsed.server.max_url_length,
+      maxRequestBodySize: parsed.server.max_request_body_size,
+      allowUnderscoresInHeaders: parsed.server.allow_underscores_in_headers,
+      allowTrace: parsed.server.allow_trace,
+    },
     locations: parsed.locations.map((location, index) => toLocation(location, index, parsed, resolve)),
   };
 }

@@ -17,6 +17,8 @@ import {
   targetUrlField,
 } from './schema-fields.js';
 
+import { serverSchema } from './schema-server.js';
+
 const MiB = 1024 * 1024;
 
 /** Every `transport.http` key, described once; the global block adds defaults, a location's does not. */
@@ -231,6 +233,11 @@ const locationSchema = z.strictObject({
   disable_response_buffering: boolField()
     .default(false)
     .describe('true: stream responses as they arrive. false: buffer them (sent with Content-Length).'),
+  max_request_body_size: sizeField()
+    .prefault(0)
+    .describe(
+      'Extension. Request body limit in bytes for this location; 0 = the global `server` one.' + SIZE_HINT,
+    ),
 });
 
 const loggingSchema = z.strictObject({
@@ -392,6 +399,7 @@ export const configSchema = z.strictObject({
     .default([])
     .describe('Extension. Peers (IPs or CIDRs) whose X-Forwarded-For is believed.'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
+  server: serverSchema.prefault({}).describe('Extension. Limits on what clients send, and client timeouts.'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),
 });
 

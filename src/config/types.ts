@@ -86,6 +86,8 @@ export interface LocationConfig {
   /** Effective limit: the location's when > 0, else the global one. */
   maxResponseBodySize: number;
   disableResponseBuffering: boolean;
+  /** Extension. Effective request body limit: the location's when > 0, else `server`'s; 0 = none. */
+  maxRequestBodySize: number;
 }
 
 export interface RedisNodeAddress {
@@ -129,6 +131,23 @@ export interface ListenerTlsConfig {
   minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
+/** Extension `server:` block: client-side limits and timeouts. */
+export interface ServerLimitsConfig {
+  readHeaderTimeoutMs: number;
+  /** 0 = none. */
+  readTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** 0 = unlimited. */
+  maxConnections: number;
+  maxHeaderBytes: number;
+  maxHeaders: number;
+  maxUrlLength: number;
+  /** 0 = unlimited. */
+  maxRequestBodySize: number;
+  allowUnderscoresInHeaders: boolean;
+  allowTrace: boolean;
+}
+
 export interface DitoConfig {
   port: number;
   hotReload: boolean;
@@ -148,6 +167,7 @@ export interface DitoConfig {
   trustedProxies: string[];
   /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
   tls?: ListenerTlsConfig;
+  server: ServerLimitsConfig;
   locations: LocationConfig[];
 }
 

@@ -16,6 +16,8 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+const ALIASED_NAME = /[_.]/;
+
 /** Headers whose value Dito sets itself on the upstream request. */
 const DITO_OWNED = [
   'host',
@@ -38,6 +40,8 @@ export interface RequestHeaderPlan {
   readonly upgrade: boolean;
   /** Dito-owned headers the operator set in `additional_headers`: the operator's value wins. */
   readonly overridden: ReadonlySet<string>;
+  /** Drop client headers whose names contain `_` or `.` (backends may fold them onto real ones). */
+  readonly dropAliased: boolean;
 }
 
 export function compileRequestHeaderPlan(options: {
@@ -48,6 +52,8 @@ export function compileRequestHeaderPlan(options: {
   stripAcceptEncoding: boolean;
   /** Keep `Upgrade`/`Connection: upgrade` (WebSocket handshakes). */
   forUpgrade?: boolean;
+  /** Forward header names with `_` or `.` (off by default, like nginx's underscores_in_headers). */
+  allowUnderscores?: boolean;
 }): RequestHeaderPlan {
   const drop = new Set<string>(HOP_BY_HOP);
   if (options.forUpgrade) drop.delete('upgrade');
@@ -64,7 +70,14 @@ export function compileRequestHeaderPlan(options: {
     additional.push(name, value);
   }
   if (options.stripAcceptEncoding) drop.add('accept-encoding');
-  return { drop, additional, host: options.host, upgrade: options.forUpgrade === true, overridden };
+  return {
+    drop,
+    additional,
+    host: options.host,
+    upgrade: options.forUpgrade === true,
+    overridden,
+    dropAliased: options.allowUnderscores !== true,
+  };
 }
 
 /** Lower-cased tokens of every `Connection` header in a raw header list. */
@@ -108,6 +121,9 @@ export function buildUpstreamHeaders(
     const lower = name.toLowerCase();
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
     if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;
+    // `X_Forwarded_For` and `X.Real.IP` survive as distinct names here, but CGI/WSGI/PHP backends
+    // fold them onto the real headers (Traefik CVE-2026-88011): never forward such aliases.
+    if (plan.dropAliased && ALIASED_NAME.test(name)) continue;
     if (plan.drop.has(lower)) {
       if (lower === 'x-forwarded-for') {
         forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;

@@ -108,6 +108,8 @@ class ProxyHandler {
   onBodySent(chunk: Buffer | string | number): void {
     this.bodySent = true;
     this.exchange.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
+    const limit = this.location.maxRequestBodySize;
+    if (limit > 0 && this.exchange.bytesIn > limit && !this.done) this.requestOverLimit();
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -198,6 +200,20 @@ class ProxyHandler {
     return code !== undefined && STALE_CONNECTION_CODES.has(code);
   }
 
+  /** A body without Content-Length ran past the request limit: stop it upstream and answer 413. */
+  private requestOverLimit(): void {
+    const exchange = this.exchange;
+    this.abortUpstream?.(new ClientGone('request body over the size limit'));
+    exchange.errorCode = 'DITO_ERR_REQUEST_BODY_TOO_LARGE';
+    this.finish(new DitoError('DITO_ERR_REQUEST_BODY_TOO_LARGE'));
+    // The rest of the body is unread: this connection cannot carry another request.
+    exchange.res.shouldKeepAlive = false;
+    exchange.bytesOut += sendError(exchange.res, 'DITO_ERR_REQUEST_BODY_TOO_LARGE', exchange.requestId, {
+      limit_bytes: this.location.maxRequestBodySize,
+      path: exchange.path,
+    });
+  }
+
   private overLimit(): void {
     const exchange = this.exchange;
     this.abortUpstream?.(new ClientGone('response over the size limit'));
@@ -249,6 +265,17 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
   const raw = exchange.headersEdited ? flattenHeaderObject(req.headers) : req.rawHeaders;
   const headers = buildUpstreamHeaders(raw, location.headerPlan, exchange);
   const hasBody = requestHasBody(exchange);
+  const bodyLimit = location.maxRequestBodySize;
+  if (hasBody && bodyLimit > 0 && Number(req.headers['content-length'] ?? 0) > bodyLimit) {
+    // Refused before the upstream is contacted (and before 100-continue invites the body).
+    exchange.errorCode = 'DITO_ERR_REQUEST_BODY_TOO_LARGE';
+    res.shouldKeepAlive = false;
+    exchange.bytesOut += sendError(res, 'DITO_ERR_REQUEST_BODY_TOO_LARGE', exchange.requestId, {
+      limit_bytes: bodyLimit,
+      path: exchange.path,
+    });
+    return;
+  }
   if (exchange.expectContinue) {
     // Only now, with routing and middlewares passed, is the client invited to send its body.
     exchange.expectContinue = false;

@@ -4,11 +4,12 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
-import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
-import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { createRedisHandle } from '../redis/connection.js';
 import type { RedisHandle } from '../redis/handle.js';
 import { sameRedisSettings } from '../redis/options.js';
+import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
+import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -24,8 +25,7 @@ export class DitoApp {
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
   private plugins: LoadedPlugin[] = [];
-  /** State middlewares hand from one runtime to the next (limiter buckets). */
-  private readonly carry = new Map<string, unknown>();
+  private watcher: ConfigWatcher | undefined;
   /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
   private redisHandle: RedisHandle | undefined;
 
@@ -47,6 +47,11 @@ export class DitoApp {
     return this.dito;
   }
 
+  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
+  get redis(): RedisHandle | undefined {
+    return this.redisHandle;
+  }
+
   /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
   private async loadPluginsFor(
     loaded: LoadedConfig,
@@ -55,11 +60,6 @@ export class DitoApp {
   ): Promise<LoadedPlugin[]> {
     if (loaded.config.plugins === undefined) return [];
     return loadPlugins(loaded.config.plugins, { logger, previous });
-  }
-
-  /** The current Redis connection (health and counters for metrics); undefined without Redis. */
-  get redis(): RedisHandle | undefined {
-    return this.redisHandle;
   }
 
   async start(): Promise<number> {
@@ -72,7 +72,6 @@ export class DitoApp {
       runtime = buildRuntime(this.loaded, {
         logger: this.logger,
         plugins: pluginMiddlewareFactories(this.plugins),
-        carry: this.carry,
         redis: this.redisHandle,
       });
     } catch (err) {
@@ -91,6 +90,7 @@ export class DitoApp {
       },
       'listening',
     );
+    await this.updateWatcher();
     flushLogs();
     return port;
   }
@@ -119,20 +119,17 @@ export class DitoApp {
       const logger = createLogger(loaded.config.logging);
       plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
       redis = this.redisFor(loaded, logger);
-      try {
-        runtime = buildRuntime(loaded, {
-          logger,
-          plugins: pluginMiddlewareFactories(plugins),
-          carry: this.carry,
-          redis,
-        });
-      } catch (err) {
-        if (redis !== this.redisHandle) void redis?.close();
-        throw err;
-      }
+      runtime = buildRuntime(loaded, {
+        logger,
+        plugins: pluginMiddlewareFactories(plugins),
+        previous: dito.runtime,
+        carry: dito.runtime.carry,
+        redis,
+      });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      if (redis !== this.redisHandle) void redis?.close();
       const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
       this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
@@ -144,15 +141,44 @@ export class DitoApp {
       );
     }
     const previous = dito.swapRuntime(runtime);
+    const previousRedis = this.redisHandle;
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
-    const previousRedis = this.redisHandle;
     this.loaded = loaded;
     this.logger = runtime.logger;
     this.redisHandle = redis;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
     void this.retire(previous, replacedPlugins, previousRedis === redis ? undefined : previousRedis);
+    await this.updateWatcher();
     return true;
+  }
+
+  private watchTarget(): WatchTarget {
+    const config = this.loaded.config;
+    return {
+      configPath: this.options.configPath,
+      files: filesNamedBy(config),
+      pluginsDir: config.plugins?.directory,
+    };
+  }
+
+  /** Starts, retargets or stops the file watcher to match `hot_reload` in the running config. */
+  private async updateWatcher(): Promise<void> {
+    if (!this.loaded.config.hotReload) {
+      this.watcher?.close();
+      this.watcher = undefined;
+      return;
+    }
+    if (this.watcher !== undefined) {
+      await this.watcher.retarget(this.watchTarget());
+      return;
+    }
+    this.watcher = new ConfigWatcher(
+      this.watchTarget(),
+      () => this.reload('file changed'),
+      (err) => this.logger.error({ err: (err as Error).message }, 'config watch failed'),
+    );
+    await this.watcher.start();
   }
 
   /** The running Redis connection when `redis:` is unchanged, else a new one (or none). */
@@ -164,7 +190,10 @@ export class DitoApp {
     return createRedisHandle(settings, logger);
   }
 
-  /** Closes a replaced runtime (and the plugins and Redis connection only it used) once idle. */
+  /**
+   * Closes a replaced runtime (and the plugins and Redis connection only it used) once no request
+   * is using it.
+   */
   private async retire(runtime: Runtime, plugins: LoadedPlugin[], redis?: RedisHandle): Promise<void> {
     const deadline = Date.now() + this.loaded.config.shutdownTimeoutMs;
     while (runtime.inFlight > 0 && Date.now() < deadline) {
@@ -181,6 +210,7 @@ export class DitoApp {
     this.stopping = true;
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    this.watcher?.close();
     if (dito !== undefined) {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();

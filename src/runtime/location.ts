@@ -25,6 +25,8 @@ export interface CompiledLocation {
   /** The middleware chain ending in the proxy: what a matched request runs. */
   readonly handle: Handler;
   readonly maxResponseBodySize: number;
+  /** 0 = unlimited. */
+  readonly maxRequestBodySize: number;
   readonly bufferResponse: boolean;
   readonly requestTimeoutMs: number;
   /** 0 = none. */

@@ -25,6 +25,10 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Upstream pools (shared with the next runtime where unchanged). */
+  readonly clients: UpstreamClients;
+  /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
+  readonly carry: Map<string, unknown>;
   /** Requests currently using this runtime. */
   inFlight: number;
   close(): Promise<void>;
@@ -36,6 +40,8 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** The running runtime, when this one is built by a reload. */
+  previous?: Runtime;
   /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
   redis?: RedisHandle;
 }
@@ -96,7 +102,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients();
+  const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
 
@@ -131,6 +137,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         additional: location.additionalHeaders,
         excluded: location.excludedHeaders,
         stripAcceptEncoding: transport.disableCompression,
+        allowUnderscores: config.server.allowUnderscoresInHeaders,
       };
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
@@ -150,6 +157,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
         maxResponseBodySize: location.maxResponseBodySize,
+        maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
         requestTimeoutMs: config.requestTimeoutMs,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
@@ -168,6 +176,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       loaded,
       config,
       router: new Router(locations),
+      clients,
+      carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
       inFlight: 0,

@@ -11,10 +11,8 @@ import { InvalidPathError, normalizePath, splitTarget } from '../routing/normali
 import type { CompiledLocation } from './location.js';
 import type { Runtime } from './runtime.js';
 
-/** Requests with more headers than this are refused with 431 (see CVE-2026-58044 below). */
-export const MAX_HEADER_COUNT = 100;
-/** Request targets longer than this are refused with 414. */
-export const MAX_URL_LENGTH = 8192;
+/** How often Node checks client header/request timeouts (its default of 30 s is too coarse). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /** Handles a path on the main port that is never proxied (metrics, health). */
 export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -62,16 +60,21 @@ export class DitoServer {
   private upgradeHandler: UpgradeHandler | undefined;
   private openConnections = 0;
   private idleWaiters: Array<() => void> = [];
+  private maxHeaders = 100;
+  private maxUrlLength = 8192;
+  private allowTrace = false;
 
   constructor(runtime: Runtime, options: ServerOptions) {
     this.current = runtime;
     this.logger = options.logger;
-    const server = options.createListener?.() ?? createServer();
-    // Node keeps at most this many headers and silently drops the rest while still using them
-    // for framing (CVE-2026-58044, unfixed on Node 20): we refuse such requests instead.
-    server.maxHeadersCount = MAX_HEADER_COUNT + 1;
-    // Longer than the common 60 s idle timeout of load balancers in front of us.
-    server.keepAliveTimeout = 65_000;
+    const limits = runtime.config.server;
+    const server =
+      options.createListener?.() ??
+      createServer({
+        // Fixed for the listener's life: a changed max_header_bytes needs a restart.
+        maxHeaderSize: limits.maxHeaderBytes,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      });
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
@@ -87,6 +90,27 @@ export class DitoServer {
       });
     });
     this.server = server;
+    this.applyLimits(runtime);
+  }
+
+  /** Client limits that can change on a running listener (all but max_header_bytes). */
+  private applyLimits(runtime: Runtime): void {
+    const limits = runtime.config.server;
+    const server = this.server;
+    // Node keeps at most maxHeadersCount headers and silently drops the rest while still using
+    // them for framing (CVE-2026-58044, unfixed on Node 20): keep one more than allowed, so a
+    // request over the limit is seen whole enough to refuse it with 431.
+    server.maxHeadersCount = limits.maxHeaders + 1;
+    server.keepAliveTimeout = limits.idleTimeoutMs;
+    server.requestTimeout = limits.readTimeoutMs;
+    server.headersTimeout =
+      limits.readTimeoutMs > 0
+        ? Math.min(limits.readHeaderTimeoutMs, limits.readTimeoutMs)
+        : limits.readHeaderTimeoutMs;
+    server.maxConnections = limits.maxConnections > 0 ? limits.maxConnections : Infinity;
+    this.maxHeaders = limits.maxHeaders;
+    this.maxUrlLength = limits.maxUrlLength;
+    this.allowTrace = limits.allowTrace;
   }
 
   get runtime(): Runtime {
@@ -118,6 +142,7 @@ export class DitoServer {
   swapRuntime(next: Runtime): Runtime {
     const previous = this.current;
     this.current = next;
+    this.applyLimits(next);
     return previous;
   }
 
@@ -169,16 +194,16 @@ export class DitoServer {
       // Finish this one, but tell the client not to send another on this connection.
       res.shouldKeepAlive = false;
     }
-    if (req.rawHeaders.length > MAX_HEADER_COUNT * 2) {
+    if (req.rawHeaders.length > this.maxHeaders * 2) {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE') {
+    if (req.method === 'TRACE' && !this.allowTrace) {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }
     const url = req.url ?? '/';
-    if (url.length > MAX_URL_LENGTH) {
+    if (url.length > this.maxUrlLength) {
       this.refuse(req, res, 'DITO_ERR_URI_TOO_LONG', requestId, startedAt);
       return;
     }
@@ -332,8 +357,9 @@ export class DitoServer {
     this.handleRequest(req, res);
   }
 
+  /** Writes a raw error answer and closes the socket once it is flushed (no half-open leftovers). */
   private refuseRaw(socket: Duplex, code: ErrorCode): void {
-    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)), () => socket.destroy());
     else socket.destroy();
   }
 
@@ -349,7 +375,7 @@ export class DitoServer {
     }
     const code = parserErrorCode(err);
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
-    socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+    this.refuseRaw(socket, code);
   }
 }
 

@@ -54,8 +54,14 @@ export function buildPoolOptions(origin: string, t: HttpTransportConfig): Pool.O
   };
 }
 
+/** How many runtimes hold each pool: a reload shares unchanged pools instead of re-dialling. */
+const owners = new WeakMap<Pool, number>();
+
 export class UpstreamClients {
   private readonly pools = new Map<string, Pool>();
+
+  /** `inherit`: the running runtime's clients, whose pools are shared when the key is the same. */
+  constructor(private readonly inherit?: UpstreamClients) {}
 
   /** The pool for a target and transport; the same object for the same pair. */
   get(target: URL, transport: HttpTransportConfig): Pool {
@@ -63,21 +69,23 @@ export class UpstreamClients {
     const key = `${origin} ${transportFingerprint(transport)}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(origin, buildPoolOptions(origin, transport));
+      pool = this.inherit?.pools.get(key) ?? new Pool(origin, buildPoolOptions(origin, transport));
+      owners.set(pool, (owners.get(pool) ?? 0) + 1);
       this.pools.set(key, pool);
     }
     return pool;
   }
 
-  /** Pools in this set, for reuse by the next runtime on reload. */
-  entries(): IterableIterator<[string, Pool]> {
-    return this.pools.entries();
-  }
-
-  /** Waits for in-flight requests, then closes every connection. */
+  /** Releases this set's pools; a pool closes (after its in-flight requests) when no runtime holds it. */
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.allSettled(pools.map((pool) => pool.close()));
+    const closing: Array<Promise<void>> = [];
+    for (const pool of pools) {
+      const remaining = (owners.get(pool) ?? 1) - 1;
+      owners.set(pool, remaining);
+      if (remaining <= 0) closing.push(pool.close());
+    }
+    await Promise.allSettled(closing);
   }
 }

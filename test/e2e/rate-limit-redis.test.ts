@@ -103,6 +103,30 @@ describe('rate-limiter-redis on one redis-server', () => {
     assert.equal(count(afterwards, 429), 3);
   });
 
+  test('a reload with the same redis settings keeps the connection and the shared budget', async () => {
+    const reloads = () => first.logs.filter((l) => l.msg === 'config reloaded').length;
+    const connects = () => first.logs.filter((l) => l.msg === 'redis connected').length;
+    const client = '203.0.113.40';
+    const spent = await statuses(Array(BURST).fill(`${first.url}/shared`), client);
+    assert.equal(count(spent, 200), BURST);
+    const connections = async () =>
+      (await run('redis-cli', ['-p', String(redis.port), 'client', 'list'])).stdout
+        .split('\n')
+        .filter((line) => line.includes('cmd=') && !line.includes('cmd=client'))
+        .map((line) => /id=(\d+)/.exec(line)?.[1])
+        .sort()
+        .join(',');
+    const connectionsBefore = await connections();
+    assert.notEqual(connectionsBefore, '');
+    const before = { reloads: reloads(), connects: connects() };
+    first.proc.kill('SIGHUP');
+    await waitFor(() => reloads() > before.reloads);
+    assert.equal(connects(), before.connects, 'no new connection');
+    const reply = await request(`${first.url}/shared`, { headers: { 'x-forwarded-for': client } });
+    assert.equal(reply.status, 429, 'the budget spent before the reload is still spent');
+    assert.equal(await connections(), connectionsBefore, 'the same Redis connections, none reopened');
+  });
+
   test('a hung Redis (SIGSTOP) costs at most about the command timeout, then fails open', async () => {
     redis.pause();
     try {
@@ -134,7 +158,7 @@ describe('rate-limiter-redis with failure_mode closed', () => {
       assert.equal(refused.headers['retry-after'], '1');
       assert.equal(refused.json<{ error: { code: number } }>().error.code, 503);
       assert.equal((await request(`${dito.url}/open`)).status, 200);
-      assert.ok(dito.logs.some((l) => l.msg === 'redis unreachable; retrying in the background'));
+      await waitFor(() => dito.logs.some((l) => l.msg === 'redis unreachable; retrying in the background'));
     } finally {
       await dito.stop();
       await upstream.close();

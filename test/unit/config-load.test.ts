@@ -30,7 +30,12 @@ describe('defaults', () => {
       username: undefined,
       db: 0,
       tls: false,
+      caFile: undefined,
       keyPrefix: 'dito:',
+      commandTimeoutMs: 200,
+      connectTimeoutMs: 2000,
+      cluster: undefined,
+      sentinel: undefined,
     });
     assert.deepEqual(config.transport, {
       idleConnTimeoutMs: 90_000,
