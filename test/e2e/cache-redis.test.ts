@@ -40,7 +40,7 @@ describe('cache in Redis', () => {
           path: '^/short/',
           target_url: upstream.url,
           middlewares: ['cache'],
-          cache: { enabled: true, ttl: 1 },
+          cache: { enabled: true, ttl: 2 },
         },
         {
           path: '^/',

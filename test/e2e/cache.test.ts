@@ -21,7 +21,7 @@ describe('cache in memory', () => {
           path: '^/short/',
           target_url: upstream.url,
           middlewares: ['cache'],
-          cache: { enabled: true, ttl: 1 },
+          cache: { enabled: true, ttl: 2 },
         },
         {
           path: '^/small/',
