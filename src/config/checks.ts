@@ -9,6 +9,32 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output. */
 const MIN_HMAC_SECRET_BYTES = 32;
 
+/**
+ * Headers a claim may not be forwarded in: Dito sets or drops them itself (the claim would
+ * silently vanish), they frame the message, or they carry the credential.
+ */
+const RESERVED_CLAIM_HEADERS = new Set([
+  'host',
+  'authorization',
+  'proxy-authorization',
+  'content-length',
+  'content-type',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'cookie',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+  'x-request-id',
+]);
+
 export function checkConfig(config: ParsedConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: KeyPath, message: string, anchor: ConfigIssue['anchor'] = 'value') =>
@@ -162,6 +188,19 @@ function checkAuth(
   if (auth.jwks_url !== undefined) {
     const problem = jwksUrlProblem(auth.jwks_url);
     if (problem) add(at('auth', 'jwks_url'), problem);
+  }
+  const seen = new Map<string, string>();
+  for (const [claim, header] of Object.entries(auth.forward_claims)) {
+    const lower = header.toLowerCase();
+    if (RESERVED_CLAIM_HEADERS.has(lower)) {
+      add(at('auth', 'forward_claims', claim), `header ${header} is reserved: choose another name`);
+    } else if (seen.has(lower)) {
+      add(
+        at('auth', 'forward_claims', claim),
+        `header ${header} is already used by claim ${seen.get(lower)}`,
+      );
+    }
+    seen.set(lower, claim);
   }
 }
 

@@ -56,6 +56,7 @@ function toAuth(auth: NonNullable<ParsedLocation['auth']>, resolve: (file: strin
       return {
         type: 'basic',
         realm: auth.realm,
+        stripCredentials: auth.strip_credentials,
         users: auth.users ?? {},
         htpasswdFile: optionalFile(auth.htpasswd_file, resolve),
       };
@@ -63,6 +64,7 @@ function toAuth(auth: NonNullable<ParsedLocation['auth']>, resolve: (file: strin
       return {
         type: 'api_key',
         realm: auth.realm,
+        stripCredentials: auth.strip_credentials,
         // Neither given: the usual header. Both given is refused by checks.ts.
         header: auth.header ?? (auth.query === undefined ? 'X-API-Key' : undefined),
         query: auth.query,
@@ -72,6 +74,7 @@ function toAuth(auth: NonNullable<ParsedLocation['auth']>, resolve: (file: strin
       return {
         type: 'jwt',
         realm: auth.realm,
+        stripCredentials: auth.strip_credentials,
         secret: auth.secret,
         publicKeyFile: optionalFile(auth.public_key_file, resolve),
         jwksUrl: auth.jwks_url,

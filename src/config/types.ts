@@ -46,10 +46,24 @@ export interface CacheConfig {
 }
 
 export type AuthConfig =
-  | { type: 'basic'; realm: string; users: Record<string, string>; htpasswdFile?: string }
-  | { type: 'api_key'; header?: string; query?: string; keys: string[]; realm: string }
+  | {
+      type: 'basic';
+      realm: string;
+      stripCredentials: boolean;
+      users: Record<string, string>;
+      htpasswdFile?: string;
+    }
+  | {
+      type: 'api_key';
+      header?: string;
+      query?: string;
+      keys: string[];
+      realm: string;
+      stripCredentials: boolean;
+    }
   | {
       type: 'jwt';
+      stripCredentials: boolean;
       secret?: string;
       publicKeyFile?: string;
       jwksUrl?: string;

@@ -52,12 +52,15 @@ export function flushLogs(): void {
 
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 
-/** Header map for verbose logs, credentials masked. */
-export function headersForLog(raw: readonly string[]): Record<string, string> {
+/**
+ * Header map for verbose logs, credentials masked; `alsoSecret` names more (lower-cased), e.g. a
+ * location's custom API key header.
+ */
+export function headersForLog(raw: readonly string[], alsoSecret?: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    out[name] = SECRET_HEADERS.has(name) ? '[redacted]' : raw[i + 1]!;
+    out[name] = SECRET_HEADERS.has(name) || name === alsoSecret ? '[redacted]' : raw[i + 1]!;
   }
   return out;
 }

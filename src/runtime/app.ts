@@ -7,6 +7,9 @@ import { createLogger, flushLogs, type Logger } from '../observability/logger.js
 import { createRedisHandle } from '../redis/connection.js';
 import type { RedisHandle } from '../redis/handle.js';
 import { sameRedisSettings } from '../redis/options.js';
+import { MetricsService } from '../observability/metrics-endpoint.js';
+import { Profiler } from '../observability/profiler.js';
+import { PluginError } from '../plugins/errors.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
@@ -22,6 +25,9 @@ export class DitoApp {
   private logger: Logger;
   private loaded: LoadedConfig;
   private dito: DitoServer | undefined;
+  /** One metrics registry per process: it outlives every runtime swap. */
+  private readonly metrics = new MetricsService();
+  private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
   private plugins: LoadedPlugin[] = [];
@@ -66,13 +72,14 @@ export class DitoApp {
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
     const settings = this.loaded.config.redis;
     // Connects in the background: a Redis that is down never delays or prevents the start.
-    if (settings.enabled) this.redisHandle = createRedisHandle(settings, this.logger);
+    if (settings.enabled) this.redisHandle = this.observeRedis(createRedisHandle(settings, this.logger));
     let runtime: Runtime;
     try {
       runtime = buildRuntime(this.loaded, {
         logger: this.logger,
         plugins: pluginMiddlewareFactories(this.plugins),
         redis: this.redisHandle,
+        metrics: this.metrics.recorderFor(this.loaded.config),
       });
     } catch (err) {
       await closePlugins(this.plugins, this.logger);
@@ -80,7 +87,10 @@ export class DitoApp {
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.metrics.apply(this.dito, runtime);
+    this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     const port = await this.dito.listen(this.loaded.config.port);
+    if (this.options.enableProfiler) await this.startProfiler();
     this.logger.info(
       {
         port,
@@ -93,6 +103,16 @@ export class DitoApp {
     await this.updateWatcher();
     flushLogs();
     return port;
+  }
+
+  /** A debug aid: if its port is taken, Dito serves anyway and says so in the log. */
+  private async startProfiler(): Promise<void> {
+    try {
+      this.profiler = await Profiler.start({ logger: this.logger });
+      this.logger.info({ address: `127.0.0.1:${this.profiler.port}` }, 'profiler listening');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'profiler could not listen: serving without it');
+    }
   }
 
   /**
@@ -125,11 +145,15 @@ export class DitoApp {
         previous: dito.runtime,
         carry: dito.runtime.carry,
         redis,
+        metrics: this.metrics.recorderFor(loaded.config),
       });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
       if (redis !== this.redisHandle) void redis?.close();
+      this.metrics.recorder.recordReload(false);
+      // Failures not tied to one plugin (key hash, unreadable folder) refuse them all.
+      if (err instanceof PluginError) this.metrics.recorder.pluginLoadFailed(err.details.plugin ?? '(all)');
       const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
       this.logger.error({ reason, err: message }, 'config reload refused');
       return false;
@@ -142,6 +166,9 @@ export class DitoApp {
     }
     const previous = dito.swapRuntime(runtime);
     const previousRedis = this.redisHandle;
+    this.metrics.apply(dito, runtime);
+    this.metrics.recorder.recordReload(true);
+    this.metrics.recorder.setConfigInfo(loaded.sha256);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
     this.loaded = loaded;
@@ -187,7 +214,15 @@ export class DitoApp {
     if (!settings.enabled) return undefined;
     const running = this.redisHandle;
     if (running !== undefined && sameRedisSettings(running.settings, settings)) return running;
-    return createRedisHandle(settings, logger);
+    return this.observeRedis(createRedisHandle(settings, logger));
+  }
+
+  /** Mirrors a Redis connection's state into the `redis_connected` gauge. */
+  private observeRedis(handle: RedisHandle): RedisHandle {
+    const report = () => this.metrics.recorder.redisConnectionState('main', handle.state === 'ready');
+    report();
+    handle.onStateChange(report);
+    return handle;
   }
 
   /**
@@ -211,6 +246,7 @@ export class DitoApp {
     const dito = this.dito;
     this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
     this.watcher?.close();
+    await this.profiler?.close();
     if (dito !== undefined) {
       await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
       await dito.runtime.close();

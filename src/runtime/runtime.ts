@@ -8,6 +8,7 @@ import { compileChain } from '../middlewares/chain.js';
 import '../middlewares/index.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import { type MetricsRecorder, noopMetrics } from '../observability/metrics-recorder.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
@@ -25,6 +26,8 @@ export interface Runtime {
   readonly router: Router<CompiledLocation>;
   readonly trustedProxies: TrustedProxies;
   readonly logger: Logger;
+  /** Where this runtime's modules record metrics (the no-op recorder when disabled). */
+  readonly metrics: MetricsRecorder;
   /** Upstream pools (shared with the next runtime where unchanged). */
   readonly clients: UpstreamClients;
   /** Middleware state that outlives a reload (see `MiddlewareContext.carry`). */
@@ -40,6 +43,8 @@ export interface RuntimeDependencies {
   plugins?: ReadonlyMap<string, MiddlewareFactory>;
   /** State handed from the previous runtime to middlewares whose settings did not change. */
   carry?: Map<string, unknown>;
+  /** Metrics recorder; defaults to the no-op one. */
+  metrics?: MetricsRecorder;
   /** The running runtime, when this one is built by a reload. */
   previous?: Runtime;
   /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
@@ -68,7 +73,15 @@ function resolveMiddlewares(
       );
     }
     try {
-      return factory({ config: loaded.config, location, logger: deps.logger, carry, redis: deps.redis });
+      return factory({
+        config: loaded.config,
+        location,
+        logger: deps.logger,
+        carry,
+        redis: deps.redis,
+        metrics: deps.metrics ?? noopMetrics,
+        locate: loaded.locate,
+      });
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(
@@ -180,6 +193,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
+      metrics: deps.metrics ?? noopMetrics,
       inFlight: 0,
       async close() {
         await clients.close();

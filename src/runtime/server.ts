@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
-import { type ErrorCode, rawErrorResponse, sendError } from '../proxy/errors.js';
+import { type ErrorCode, ErrorCodes, rawErrorResponse, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import { InvalidPathError, normalizePath, splitTarget } from '../routing/normalize-path.js';
@@ -20,6 +20,16 @@ export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
 /** Told about every finished request (metrics). */
 export interface RequestListener {
   requestFinished(exchange: Exchange, location: CompiledLocation | undefined, durationMs: number): void;
+  /**
+   * A request refused before routing (400/405/414/431, or one the HTTP parser rejected, when
+   * `req` is undefined). `bytesOut`: error body bytes sent.
+   */
+  requestRefused?(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void;
 }
 
 /** Handles WebSocket upgrades on locations with `enable_websocket`. */
@@ -78,7 +88,7 @@ export class DitoServer {
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
-    server.on('connect', (_req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED'));
+    server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -132,6 +142,11 @@ export class DitoServer {
 
   addRequestListener(listener: RequestListener): void {
     this.listeners.push(listener);
+  }
+
+  removeRequestListener(listener: RequestListener): void {
+    const index = this.listeners.indexOf(listener);
+    if (index >= 0) this.listeners.splice(index, 1);
   }
 
   setUpgradeHandler(handler: UpgradeHandler): void {
@@ -267,7 +282,8 @@ export class DitoServer {
   ): void {
     // The body (if any) is not wanted: close the connection instead of reading it.
     res.shouldKeepAlive = false;
-    sendError(res, code, requestId);
+    const bytesOut = sendError(res, code, requestId);
+    this.notifyRefused(req, res.statusCode, performance.now() - startedAt, bytesOut);
     this.logger.info(
       {
         method: req.method,
@@ -278,6 +294,15 @@ export class DitoServer {
       },
       'request refused',
     );
+  }
+
+  private notifyRefused(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void {
+    for (const listener of this.listeners) listener.requestRefused?.(req, status, durationMs, bytesOut);
   }
 
   private requestDone(exchange: Exchange, location: CompiledLocation | undefined, runtime: Runtime): void {
@@ -304,7 +329,9 @@ export class DitoServer {
     if (exchange.errorCode !== undefined) entry.error = exchange.errorCode;
     if (!res.writableFinished) entry.aborted = true;
     if (runtime.config.logging.verbose && logger.isLevelEnabled('debug')) {
-      entry.request_headers = headersForLog(req.rawHeaders);
+      const auth = location?.config.auth;
+      const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
+      entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
       entry.response_headers = headersForLog(flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
@@ -320,7 +347,7 @@ export class DitoServer {
       path = normalizePath(splitTarget(req.url ?? '/').path);
       location = runtime.router.match(path);
     } catch {
-      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST');
+      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
     if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
@@ -358,7 +385,8 @@ export class DitoServer {
   }
 
   /** Writes a raw error answer and closes the socket once it is flushed (no half-open leftovers). */
-  private refuseRaw(socket: Duplex, code: ErrorCode): void {
+  private refuseRaw(socket: Duplex, code: ErrorCode, req?: IncomingMessage): void {
+    this.notifyRefused(req, ErrorCodes[code].status, 0, 0);
     if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)), () => socket.destroy());
     else socket.destroy();
   }

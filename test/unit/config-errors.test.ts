@@ -367,3 +367,13 @@ describe('config errors', () => {
     });
   });
 });
+
+// Found by the config fuzzer: a YAML complex key spanning lines (`? port\n  port`) produced a
+// two-line error, breaking the one-line contract of stderr and logs.
+it('regression: a key containing a line break still gives a one-line error', () => {
+  assert.throws(
+    () => parseConfigText('?\n  port\n  \n  port', 'config.yaml'),
+    (err: unknown) =>
+      err instanceof ConfigError && !err.message.includes('\n') && err.message.includes('port\\nport'),
+  );
+});

@@ -311,6 +311,7 @@ locations:
     assert.deepEqual(k!.auth, {
       type: 'api_key',
       realm: 'dito',
+      stripCredentials: false,
       header: 'X-API-Key',
       query: undefined,
       keys: ['a'.repeat(64)],
@@ -318,6 +319,7 @@ locations:
     assert.deepEqual(j!.auth, {
       type: 'jwt',
       realm: 'dito',
+      stripCredentials: false,
       secret: undefined,
       publicKeyFile: undefined,
       jwksUrl: 'https://idp.example/.well-known/jwks.json',

@@ -1,0 +1,73 @@
+// What the rest of Dito may tell the metrics layer, without importing prom-client: one small
+// typed interface, a per-location handle bound at load, and a no-op for when metrics are off.
+// Feature modules (WebSocket, rate limiters, cache, Redis, plugins, reload) call only these.
+
+/** Which way a message or byte went, seen from Dito: `inbound` from clients, `outbound` to them. */
+export type Direction = 'inbound' | 'outbound';
+
+/** The limiter that decided: the middleware's name. */
+export type RateLimiterName = 'rate-limiter' | 'rate-limiter-redis';
+
+/**
+ * A limiter's verdict. `failed_open` / `failed_closed`: the store (Redis) could not answer and
+ * the request was served / refused because of the configured failure mode.
+ */
+export type RateLimitDecision = 'allowed' | 'limited' | 'failed_open' | 'failed_closed';
+
+/** `bypass`: the request was not eligible (method, `Authorization`, `Cache-Control: no-cache`). */
+export type CacheLookupResult = 'hit' | 'miss' | 'bypass';
+
+/**
+ * Metrics of one location, bound once when its middlewares are built (at load), so recording
+ * is a field increment: no label lookup, no string building per request.
+ */
+export interface LocationMetrics {
+  rateLimit(limiter: RateLimiterName, decision: RateLimitDecision): void;
+  cacheLookup(result: CacheLookupResult): void;
+  /** A response was written to the cache. */
+  cacheStored(): void;
+}
+
+/** The process-wide recorder. Every method is cheap and never throws. */
+export interface MetricsRecorder {
+  /** False for the no-op recorder: callers may skip work done only for metrics. */
+  readonly enabled: boolean;
+  /** The handle for the location whose `path` pattern is `pattern` (call at load, keep it). */
+  location(pattern: string): LocationMetrics;
+  /** A WebSocket connection was established (after the upgrade succeeded on both sides). */
+  websocketOpened(): void;
+  /** A WebSocket connection opened with `websocketOpened()` on this recorder has closed. */
+  websocketClosed(): void;
+  /** `count` WebSocket messages (data frames; default 1) went `direction`. */
+  websocketMessage(direction: Direction, count?: number): void;
+  /** Body bytes outside HTTP exchanges (WebSocket payloads) for `data_transferred_bytes_total`. */
+  bytesTransferred(direction: Direction, bytes: number): void;
+  /** A config reload finished: applied (`true`) or refused (`false`). */
+  recordReload(success: boolean): void;
+  /** The SHA-256 of the config file now serving. */
+  setConfigInfo(sha256: string): void;
+  /** A plugin failed to verify, load or initialise (at startup or on a reload). */
+  pluginLoadFailed(plugin: string): void;
+  /** A Redis client's connection went up or down; `client` names its user (`rate-limiter`, `cache`). */
+  redisConnectionState(client: string, connected: boolean): void;
+}
+
+const noopLocation: LocationMetrics = {
+  rateLimit() {},
+  cacheLookup() {},
+  cacheStored() {},
+};
+
+/** The recorder used while metrics are disabled: every call does nothing. */
+export const noopMetrics: MetricsRecorder = {
+  enabled: false,
+  location: () => noopLocation,
+  websocketOpened() {},
+  websocketClosed() {},
+  websocketMessage() {},
+  bytesTransferred() {},
+  recordReload() {},
+  setConfigInfo() {},
+  pluginLoadFailed() {},
+  redisConnectionState() {},
+};
