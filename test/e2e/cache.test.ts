@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { baseConfig, type DitoProcess, startDito } from '../helpers/dito.js';
 import { cacheTestHandler, concurrent, hitsFor } from '../helpers/cache-upstream.js';
+import { scrape } from '../helpers/metrics.js';
 import { freePort, request, waitFor } from '../helpers/net.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -16,35 +17,39 @@ describe('cache in memory', () => {
     upstream = await startUpstream(cacheTestHandler);
     const closedPort = await freePort();
     dito = await startDito(
-      baseConfig([
-        {
-          path: '^/short/',
-          target_url: upstream.url,
-          middlewares: ['cache'],
-          cache: { enabled: true, ttl: 2 },
-        },
-        {
-          path: '^/small/',
-          target_url: upstream.url,
-          middlewares: ['cache'],
-          cache: { enabled: true, ttl: 60, max_body_size: 1024 },
-        },
-        {
-          path: '^/stream/',
-          target_url: upstream.url,
-          middlewares: ['cache'],
-          disable_response_buffering: true,
-          cache: { enabled: true, ttl: 60 },
-        },
-        {
-          path: '^/down/',
-          target_url: `http://127.0.0.1:${closedPort}`,
-          middlewares: ['cache'],
-          cache: { enabled: true },
-        },
-        { path: '^/off/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: false } },
-        { path: '^/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: true, ttl: 60 } },
-      ]),
+      baseConfig(
+        [
+          {
+            path: '^/short/',
+            target_url: upstream.url,
+            middlewares: ['cache'],
+            cache: { enabled: true, ttl: 2 },
+          },
+          {
+            path: '^/small/',
+            target_url: upstream.url,
+            middlewares: ['cache'],
+            cache: { enabled: true, ttl: 60, max_body_size: 1024 },
+          },
+          {
+            path: '^/stream/',
+            target_url: upstream.url,
+            middlewares: ['cache'],
+            disable_response_buffering: true,
+            cache: { enabled: true, ttl: 60 },
+          },
+          {
+            path: '^/down/',
+            target_url: `http://127.0.0.1:${closedPort}`,
+            middlewares: ['cache'],
+            cache: { enabled: true },
+          },
+          { path: '^/metered/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: true } },
+          { path: '^/off/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: false } },
+          { path: '^/', target_url: upstream.url, middlewares: ['cache'], cache: { enabled: true, ttl: 60 } },
+        ],
+        { metrics: { enabled: true } },
+      ),
     );
   });
 
@@ -191,5 +196,18 @@ describe('cache in memory', () => {
     assert.equal(off.headers['x-cache'], undefined);
     await request(`${dito.url}/off/x`);
     assert.equal(hitsFor(upstream, '/off/x'), 2);
+  });
+
+  test('lookups and stores are counted per location', async () => {
+    await request(`${dito.url}/metered/a`);
+    await request(`${dito.url}/metered/a`);
+    await request(`${dito.url}/metered/a`, { method: 'HEAD' });
+    await request(`${dito.url}/metered/a`, { method: 'POST', body: 'x' });
+    const metrics = await scrape(`${dito.url}/metrics`);
+    const path = '^/metered/';
+    assert.equal(metrics.value('dito_cache_lookups_total', { path, result: 'miss' }), 1);
+    assert.equal(metrics.value('dito_cache_lookups_total', { path, result: 'hit' }), 2);
+    assert.equal(metrics.value('dito_cache_lookups_total', { path, result: 'bypass' }), 1);
+    assert.equal(metrics.value('dito_cache_stores_total', { path }), 1);
   });
 });

@@ -3,6 +3,7 @@
 // answer; concurrent misses for one key wait for the first one's outcome (coalescer.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../../observability/logger.js';
+import { type LocationMetrics, noopMetrics } from '../../observability/metrics-recorder.js';
 import type { Exchange } from '../../proxy/exchange.js';
 import type { MiddlewareFactory } from '../../runtime/middleware-registry.js';
 import type { Middleware, Next } from '../types.js';
@@ -61,6 +62,7 @@ class CacheMiddleware implements Middleware {
     private readonly settings: RecorderSettings,
     private readonly waitMs: number,
     private readonly logger: Logger,
+    private readonly metrics: LocationMetrics,
     private readonly release: () => void,
   ) {
     this.store = settings.store;
@@ -70,6 +72,7 @@ class CacheMiddleware implements Middleware {
     const req = exchange.req;
     const bypass = requestBypass(req.method, req.headers);
     if (bypass !== undefined) {
+      this.metrics.cacheLookup('bypass');
       // RFC 9111 section 4.4: a successful unsafe request invalidates what is stored for its URI.
       const invalidates = !SAFE_METHODS.has(req.method!);
       const key = invalidates ? primaryKey(req.headers.host, exchange.path, exchange.query) : '';
@@ -80,6 +83,7 @@ class CacheMiddleware implements Middleware {
     const key = primaryKey(req.headers.host, exchange.path, exchange.query);
     // `no-cache`: the client wants the upstream's answer; it may refresh the stored one.
     if (directives.noCache) {
+      this.metrics.cacheLookup('bypass');
       this.forward(exchange, next, key, 'request', req.method === 'GET' && !directives.noStore);
       return;
     }
@@ -141,9 +145,15 @@ class CacheMiddleware implements Middleware {
     directives: RequestDirectives,
   ): void {
     const storable = exchange.req.method === 'GET' && !directives.noStore;
-    if (!storable) return this.forward(exchange, next, key, reason, false);
+    if (!storable) {
+      this.metrics.cacheLookup('miss');
+      return this.forward(exchange, next, key, reason, false);
+    }
     const { flight, leader } = this.coalescer.join(key);
-    if (leader) return this.forward(exchange, next, key, reason, true, flight);
+    if (leader) {
+      this.metrics.cacheLookup('miss');
+      return this.forward(exchange, next, key, reason, true, flight);
+    }
     flight.wait((response) => {
       if (exchange.res.destroyed) return; // the client left while waiting
       const now = Date.now();
@@ -157,6 +167,7 @@ class CacheMiddleware implements Middleware {
         this.answer(exchange, next, response, age, `Dito; fwd=${reason}; collapsed`);
         return;
       }
+      this.metrics.cacheLookup('miss');
       this.forward(exchange, next, key, reason, true);
     }, this.waitMs);
   }
@@ -218,6 +229,7 @@ class CacheMiddleware implements Middleware {
       if (!res.headersSent) this.forward(exchange, next, '', 'uri-miss', false);
       return;
     }
+    this.metrics.cacheLookup('hit');
     if (exchange.req.method === 'HEAD') {
       res.end();
       return;
@@ -260,11 +272,12 @@ export const createCache: MiddlewareFactory = (context) => {
   if (!settings.enabled) return { name: CACHE, handle: (_exchange, next) => next() };
   const requestTimeoutMs = context.config.requestTimeoutMs;
   const waitMs = requestTimeoutMs > 0 ? requestTimeoutMs : DEFAULT_WAIT_MS;
-  const limits = { ttlSeconds: settings.ttlSeconds, maxBodySize: settings.maxBodySize };
+  const metrics = (context.metrics ?? noopMetrics).location(context.location.path);
+  const limits = { ttlSeconds: settings.ttlSeconds, maxBodySize: settings.maxBodySize, metrics };
   if (context.config.redis.enabled) {
     const store = context.redis === undefined ? NO_STORE : new RedisStore(context.redis);
-    return new CacheMiddleware({ store, ...limits }, waitMs, context.logger, () => undefined);
+    return new CacheMiddleware({ store, ...limits }, waitMs, context.logger, metrics, () => undefined);
   }
   const { store, release } = sharedMemoryStore(context.carry, context.config.cacheStore.memoryMaxSize);
-  return new CacheMiddleware({ store, ...limits }, waitMs, context.logger, release);
+  return new CacheMiddleware({ store, ...limits }, waitMs, context.logger, metrics, release);
 };

@@ -1,6 +1,7 @@
 // The miss path's response observer: decides at the response headers whether the answer is
 // stored (policy.ts), marks it `X-Cache: MISS` with its `Cache-Status`, collects the body up to
 // the size bound, stores it at the end, and tells the requests waiting on it.
+import type { LocationMetrics } from '../../observability/metrics-recorder.js';
 import type { Exchange, ResponseObserver } from '../../proxy/exchange.js';
 import type { Flight } from './coalescer.js';
 import type { CachedResponse, CacheStore, VaryMarker } from './entry.js';
@@ -14,6 +15,7 @@ export interface RecorderSettings {
   readonly store: CacheStore;
   readonly ttlSeconds: number;
   readonly maxBodySize: number;
+  readonly metrics: LocationMetrics;
 }
 
 /** Removes every header named `name` (lower case) from a flat list, in place. */
@@ -145,6 +147,7 @@ export class ResponseRecorder implements ResponseObserver {
       store.set(this.key, marker, decision.lifetimeMs);
     }
     store.set(key, response, decision.lifetimeMs);
+    this.settings.metrics.cacheStored();
     return response;
   }
 
