@@ -148,6 +148,11 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
     hotReload: parsed.hot_reload,
     logging: { ...parsed.logging },
     metrics: { ...parsed.metrics },
+    health: {
+      enabled: parsed.health.enabled,
+      livenessPath: parsed.health.liveness_path,
+      readinessPath: parsed.health.readiness_path,
+    },
     redis: {
       enabled: redis.enabled,
       host: redis.host,
@@ -183,6 +188,7 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
     cacheStore: { memoryMaxSize: parsed.cache_store.memory_max_size },
     responseLimits: { maxResponseBodySize: parsed.response_limits.max_response_body_size },
     requestTimeoutMs: parsed.request_timeout,
+    shutdownDelayMs: parsed.shutdown_delay,
     shutdownTimeoutMs: parsed.shutdown_timeout,
     trustedProxies: [...parsed.trusted_proxies],
     tls:

@@ -257,6 +257,24 @@ const metricsSchema = z.strictObject({
     .describe('Path of the metrics endpoint (never proxied).'),
 });
 
+const healthPathField = () =>
+  z.string().regex(/^\/[^?#\s]*$/, { error: 'must start with "/" and hold no query, fragment or space' });
+
+const healthSchema = z.strictObject({
+  enabled: boolField()
+    .default(false)
+    .describe(
+      'Extension. Serve the liveness and readiness endpoints on the main port (never proxied). Off by default so a config written for the original keeps proxying these paths.',
+    ),
+  liveness_path: healthPathField()
+    .default('/healthz')
+    .describe('Extension. Liveness: 200 while the process serves requests.'),
+  readiness_path: healthPathField()
+    .default('/readyz')
+    .describe(
+      'Extension. Readiness: 200 once started, 503 while starting, while draining after SIGTERM, and while a required Redis is down.',
+    ),
+});
 /** `host:port` of a Redis node (cluster seed or sentinel). */
 const redisNodeField = () =>
   z
@@ -353,6 +371,7 @@ export const configSchema = z.strictObject({
   hot_reload: boolField().default(false).describe('Watch the file and apply saved changes.'),
   logging: loggingSchema.prefault({}).describe('Logging.'),
   metrics: metricsSchema.prefault({}).describe('Prometheus metrics.'),
+  health: healthSchema.prefault({}).describe('Extension. Liveness and readiness endpoints for probes.'),
   redis: redisSchema
     .prefault({})
     .describe('The Redis used by `rate-limiter-redis` and a distributed `cache`.'),
@@ -385,6 +404,12 @@ export const configSchema = z.strictObject({
   request_timeout: durationField()
     .prefault('30s')
     .describe('Limit for one proxied request to get its response headers; 0 = none.' + DURATION_HINT),
+  shutdown_delay: durationField()
+    .prefault(0)
+    .describe(
+      'Extension. On SIGTERM/SIGINT, readiness fails at once and the listener keeps serving this long before the drain starts, so load balancers stop sending traffic first.' +
+        DURATION_HINT,
+    ),
   shutdown_timeout: durationField()
     .prefault('15s')
     .describe(

@@ -162,11 +162,19 @@ export interface ServerLimitsConfig {
   allowTrace: boolean;
 }
 
+/** Extension: liveness and readiness endpoints on the main port. */
+export interface HealthConfig {
+  enabled: boolean;
+  livenessPath: string;
+  readinessPath: string;
+}
+
 export interface DitoConfig {
   port: number;
   hotReload: boolean;
   logging: { enabled: boolean; verbose: boolean; level: LogLevel };
   metrics: { enabled: boolean; path: string };
+  health: HealthConfig;
   redis: RedisConfig;
   /** The global transport with defaults applied. */
   transport: HttpTransportConfig;
@@ -175,6 +183,8 @@ export interface DitoConfig {
   cacheStore: { memoryMaxSize: number };
   responseLimits: { maxResponseBodySize: number };
   requestTimeoutMs: number;
+  /** Extension: how long SIGTERM keeps serving with readiness failed before the drain starts. */
+  shutdownDelayMs: number;
   /** Extension: how long SIGTERM waits for in-flight requests. */
   shutdownTimeoutMs: number;
   /** Extension: peers (IPs or CIDRs) whose X-Forwarded-For is believed. */

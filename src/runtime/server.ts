@@ -131,6 +131,11 @@ export class DitoServer {
     return this.openConnections;
   }
 
+  /** True once `shutdown()` began: the listener is closed and connections are draining. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   /** Serves `path` on the main port before routing (exact match on the normalised path). */
   addLocalHandler(path: string, handler: LocalHandler): void {
     this.localHandlers.set(path, handler);
