@@ -186,6 +186,7 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
             publicKeyPath: resolve(plugins.public_key_path),
             publicKeyHash: plugins.public_key_hash.toLowerCase(),
           },
+    cacheStore: { memoryMaxSize: parsed.cache_store.memory_max_size },
     responseLimits: { maxResponseBodySize: parsed.response_limits.max_response_body_size },
     requestTimeoutMs: parsed.request_timeout,
     shutdownDelayMs: parsed.shutdown_delay,

@@ -398,6 +398,18 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Upstream transport settings.'),
   plugins: pluginsSchema.optional().describe('Signed plugins.'),
+  cache_store: z
+    .strictObject({
+      memory_max_size: sizeField()
+        .refine((size) => size > 0, { error: 'must be more than 0 bytes' })
+        .prefault(64 * MiB)
+        .describe(
+          'Extension. Bytes the in-process cache store may hold (bodies, headers, keys), shared by every location; least recently used entries go first. Default 64 MiB. Not used when `redis.enabled`.' +
+            SIZE_HINT,
+        ),
+    })
+    .prefault({})
+    .describe('Extension. Settings of the store behind the `cache` middleware.'),
   response_limits: z
     .strictObject({
       max_response_body_size: sizeField()

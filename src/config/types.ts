@@ -186,6 +186,8 @@ export interface DitoConfig {
   /** The global transport with defaults applied. */
   transport: HttpTransportConfig;
   plugins?: PluginsConfig;
+  /** Extension: the store behind the `cache` middleware. */
+  cacheStore: { memoryMaxSize: number };
   responseLimits: { maxResponseBodySize: number };
   requestTimeoutMs: number;
   /** Extension: how long SIGTERM keeps serving with readiness failed before the drain starts. */
