@@ -102,6 +102,7 @@ describe('cache request rules', () => {
     assert.equal(requestBypass('GET', { authorization: 'Basic x' }), 'bypass');
     assert.equal(requestBypass('GET', { 'content-length': '3' }), 'bypass');
     assert.equal(requestBypass('GET', { 'transfer-encoding': 'chunked' }), 'bypass');
+    assert.equal(requestBypass('GET', { upgrade: 'websocket', connection: 'Upgrade' }), 'bypass');
     assert.equal(requestBypass('GET', { 'content-length': '0' }), undefined);
     assert.equal(requestBypass('HEAD', {}), undefined);
   });

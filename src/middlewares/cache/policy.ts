@@ -73,6 +73,8 @@ export function requestBypass(
   if (method !== 'GET' && method !== 'HEAD') return 'method';
   // Contract: never answer a request carrying credentials from the cache, nor store its answer.
   if (headers.authorization !== undefined) return 'bypass';
+  // A WebSocket handshake must reach the upstream, never be answered with a stored GET.
+  if (headers.upgrade !== undefined) return 'bypass';
   // A GET with a body (rare, but the key would not include it).
   if (headers['transfer-encoding'] !== undefined) return 'bypass';
   const length = headers['content-length'];
