@@ -41,6 +41,8 @@ export interface Exchange {
   upstreamMs?: number;
   /** Retries done by the proxy (stale keep-alive connections). */
   retries: number;
+  /** The upstream response's headers as relayed (flat list), for verbose logs. */
+  responseHeaders?: string[];
   /** Middlewares that need to see the response register here. */
   observers?: ResponseObserver[];
   /** Middlewares edited `req.headers`: build the upstream headers from it, not `rawHeaders`. */

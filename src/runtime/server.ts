@@ -337,7 +337,9 @@ export class DitoServer {
       const auth = location?.config.auth;
       const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
       entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
-      entry.response_headers = headersForLog(flattenOutgoing(res));
+      // Relayed upstream headers were written as a list (not kept by `res`); Dito's own answers
+      // (errors, middleware replies) were set on `res` and are read back from it.
+      entry.response_headers = headersForLog(exchange.responseHeaders ?? flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
     }
