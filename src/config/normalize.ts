@@ -1,0 +1,165 @@
+// The one place where the parsed snake_case YAML becomes the camelCase `DitoConfig`: transport
+// inheritance, effective limits, file paths resolved against the config file's folder.
+import path from 'node:path';
+import type { ParsedConfig, ParsedGlobalTransport, ParsedLocation, ParsedTransport } from './schema.js';
+import type { AuthConfig, DitoConfig, HttpTransportConfig, LocationConfig } from './types.js';
+
+/** Relative paths in a config mean "next to the config file", wherever Dito is started from. */
+function resolver(configFile: string): (file: string) => string {
+  const base = path.dirname(path.resolve(configFile));
+  return (file) => path.resolve(base, file);
+}
+
+/** `""` means "no file", as in the original's examples. */
+function optionalFile(file: string | undefined, resolve: (file: string) => string): string | undefined {
+  return file === undefined || file === '' ? undefined : resolve(file);
+}
+
+function toTransport(http: ParsedGlobalTransport, resolve: (file: string) => string): HttpTransportConfig {
+  return {
+    idleConnTimeoutMs: http.idle_conn_timeout,
+    maxIdleConns: http.max_idle_conns,
+    maxIdleConnsPerHost: http.max_idle_conns_per_host,
+    maxConnsPerHost: http.max_conns_per_host,
+    tlsHandshakeTimeoutMs: http.tls_handshake_timeout,
+    responseHeaderTimeoutMs: http.response_header_timeout,
+    expectContinueTimeoutMs: http.expect_continue_timeout,
+    disableCompression: http.disable_compression,
+    dialTimeoutMs: http.dial_timeout,
+    keepAliveMs: http.keep_alive,
+    forceHttp2: http.force_http2,
+    certFile: optionalFile(http.cert_file, resolve),
+    keyFile: optionalFile(http.key_file, resolve),
+    caFile: optionalFile(http.ca_file, resolve),
+    insecureSkipVerify: http.insecure_skip_verify,
+  };
+}
+
+/** Global transport overlaid key by key with the keys the location sets. */
+export function overlayTransport(global: ParsedGlobalTransport, own: ParsedTransport): ParsedGlobalTransport {
+  const merged: Record<string, unknown> = { ...global };
+  for (const [key, value] of Object.entries(own)) {
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged as ParsedGlobalTransport;
+}
+
+function toAuth(auth: NonNullable<ParsedLocation['auth']>, resolve: (file: string) => string): AuthConfig {
+  switch (auth.type) {
+    case 'basic':
+      return {
+        type: 'basic',
+        realm: auth.realm,
+        users: auth.users ?? {},
+        htpasswdFile: optionalFile(auth.htpasswd_file, resolve),
+      };
+    case 'api_key':
+      return {
+        type: 'api_key',
+        realm: auth.realm,
+        // Neither given: the usual header. Both given is refused by checks.ts.
+        header: auth.header ?? (auth.query === undefined ? 'X-API-Key' : undefined),
+        query: auth.query,
+        keys: auth.keys.map((key) => key.toLowerCase()),
+      };
+    case 'jwt':
+      return {
+        type: 'jwt',
+        realm: auth.realm,
+        secret: auth.secret,
+        publicKeyFile: optionalFile(auth.public_key_file, resolve),
+        jwksUrl: auth.jwks_url,
+        algorithms: [...auth.algorithms],
+        issuer: auth.issuer,
+        audience: auth.audience,
+        clockToleranceMs: auth.clock_tolerance,
+        requiredClaims: auth.required_claims,
+        forwardClaims: auth.forward_claims,
+      };
+  }
+}
+
+function toLocation(
+  location: ParsedLocation,
+  index: number,
+  parsed: ParsedConfig,
+  resolve: (file: string) => string,
+): LocationConfig {
+  const limits = location.rate_limiting;
+  const rps = limits.requests_per_second ?? 0;
+  return {
+    index,
+    path: location.path.pattern,
+    pathRegex: location.path.regex,
+    targetUrl: location.target_url,
+    replacePath: location.replace_path,
+    enableWebsocket: location.enable_websocket,
+    additionalHeaders: Object.entries(location.additional_headers),
+    excludedHeaders: location.excluded_headers.map((name) => name.toLowerCase()),
+    middlewares: [...location.middlewares],
+    rateLimiting: {
+      enabled: limits.enabled,
+      requestsPerSecond: rps,
+      burst: limits.burst ?? Math.max(1, Math.ceil(rps)),
+      failureMode: limits.failure_mode,
+      key: limits.key,
+    },
+    cache: {
+      enabled: location.cache.enabled,
+      ttlSeconds: location.cache.ttl,
+      maxBodySize: location.cache.max_body_size,
+    },
+    auth: location.auth === undefined ? undefined : toAuth(location.auth, resolve),
+    transport: toTransport(overlayTransport(parsed.transport.http, location.transport.http), resolve),
+    maxResponseBodySize:
+      location.max_response_body_size > 0
+        ? location.max_response_body_size
+        : parsed.response_limits.max_response_body_size,
+    disableResponseBuffering: location.disable_response_buffering,
+  };
+}
+
+/** Maps a schema-valid, check-passed config to `DitoConfig`; `configFile` anchors relative paths. */
+export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoConfig {
+  const resolve = resolver(configFile);
+  const { redis, tls, plugins } = parsed;
+  return {
+    port: parsed.port,
+    hotReload: parsed.hot_reload,
+    logging: { ...parsed.logging },
+    metrics: { ...parsed.metrics },
+    redis: {
+      enabled: redis.enabled,
+      host: redis.host,
+      port: redis.port,
+      password: redis.password,
+      username: redis.username,
+      db: redis.db,
+      tls: redis.tls,
+      keyPrefix: redis.key_prefix,
+    },
+    transport: toTransport(parsed.transport.http, resolve),
+    plugins:
+      plugins === undefined
+        ? undefined
+        : {
+            directory: resolve(plugins.directory),
+            publicKeyPath: resolve(plugins.public_key_path),
+            publicKeyHash: plugins.public_key_hash.toLowerCase(),
+          },
+    responseLimits: { maxResponseBodySize: parsed.response_limits.max_response_body_size },
+    requestTimeoutMs: parsed.request_timeout,
+    shutdownTimeoutMs: parsed.shutdown_timeout,
+    trustedProxies: [...parsed.trusted_proxies],
+    tls:
+      tls === undefined
+        ? undefined
+        : {
+            certFile: resolve(tls.cert_file),
+            keyFile: resolve(tls.key_file),
+            caFile: optionalFile(tls.ca_file, resolve),
+            minVersion: tls.min_version,
+          },
+    locations: parsed.locations.map((location, index) => toLocation(location, index, parsed, resolve)),
+  };
+}
