@@ -15,7 +15,19 @@ export interface LoggingSettings {
 let destination: (DestinationStream & { flushSync(): void }) | undefined;
 
 function stdoutDestination() {
-  destination ??= pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  if (destination === undefined) {
+    const created = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    // minLength holds lines until 4 KiB accumulate; without a timer a quiet process would never
+    // show its `listening` line or a rare warning. A flush every 250 ms bounds that delay.
+    setInterval(() => {
+      try {
+        created.flush();
+      } catch {
+        // stdout closed: nothing to do.
+      }
+    }, 250).unref();
+    destination = created;
+  }
   return destination;
 }
 
