@@ -3,6 +3,7 @@
 import { loadConfigFile } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { DitoApp } from '../runtime/app.js';
+import { loadListenerTls } from '../runtime/listener.js';
 import { buildRuntime } from '../runtime/runtime.js';
 
 interface CliOptions {
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   if (options.check) {
     try {
       const loaded = await loadConfigFile(options.configPath);
+      loadListenerTls(loaded);
       // Building the runtime checks what the schema cannot: middleware names, certificate files.
       const runtime = buildRuntime(loaded, {
         logger: createLogger({ ...loaded.config.logging, enabled: false }),

@@ -42,8 +42,6 @@ export function compileRequestHeaderPlan(options: {
   host: string;
   additional: ReadonlyArray<readonly [string, string]>;
   excluded: readonly string[];
-  /** `disable_compression`: ask the upstream for identity bodies. */
-  stripAcceptEncoding: boolean;
   /** Keep `Upgrade`/`Connection: upgrade` (WebSocket handshakes). */
   forUpgrade?: boolean;
 }): RequestHeaderPlan {
@@ -58,7 +56,6 @@ export function compileRequestHeaderPlan(options: {
     drop.add(name.toLowerCase());
     additional.push(name, value);
   }
-  if (options.stripAcceptEncoding) drop.add('accept-encoding');
   return { drop, additional, host: options.host, upgrade: options.forUpgrade === true };
 }
 
@@ -86,7 +83,9 @@ export interface ForwardingFacts {
 
 /**
  * The upstream request's headers as a flat [name, value, ...] list, from the client's raw
- * headers (as received, or as a middleware left them).
+ * headers (as received, or as a middleware left them). HTTP/2 clients' pseudo-headers
+ * (`:method`, `:path`, `:scheme`, `:authority`) are never forwarded; `:authority` stands in for
+ * `Host` as the X-Forwarded-Host value (HTTP/2 clients usually send no `Host`).
  */
 export function buildUpstreamHeaders(
   raw: readonly string[],
@@ -99,6 +98,10 @@ export function buildUpstreamHeaders(
   let clientHost: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (name === ':authority') clientHost ??= raw[i + 1]!;
+      continue;
+    }
     const lower = name.toLowerCase();
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
     if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;

@@ -4,6 +4,8 @@
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
+import { UpstreamPools } from '../transport/upstream-clients.js';
+import { createHttpsListener, loadListenerTls, reloadListenerTls } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -18,6 +20,8 @@ export class DitoApp {
   private dito: DitoServer | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  /** Upstream pools shared by successive runtimes (a reload keeps unchanged ones warm). */
+  private readonly upstreamPools = new UpstreamPools();
 
   private constructor(
     private readonly options: AppOptions,
@@ -38,12 +42,18 @@ export class DitoApp {
   }
 
   async start(): Promise<number> {
-    const runtime = buildRuntime(this.loaded, { logger: this.logger });
-    this.dito = new DitoServer(runtime, { logger: this.logger });
+    const tls = this.loaded.config.tls;
+    const tlsFiles = loadListenerTls(this.loaded);
+    const runtime = buildRuntime(this.loaded, { logger: this.logger, upstreamPools: this.upstreamPools });
+    this.dito = new DitoServer(runtime, {
+      logger: this.logger,
+      createListener: tls === undefined ? undefined : () => createHttpsListener(tls, tlsFiles!),
+    });
     const port = await this.dito.listen(this.loaded.config.port);
     this.logger.info(
       {
         port,
+        protocol: tls === undefined ? 'http' : 'https',
         config: this.loaded.file,
         config_sha256: this.loaded.sha256,
         locations: this.loaded.config.locations.length,
@@ -72,7 +82,10 @@ export class DitoApp {
     let runtime: Runtime;
     try {
       loaded = await loadConfigFile(this.options.configPath);
-      runtime = buildRuntime(loaded, { logger: createLogger(loaded.config.logging) });
+      runtime = buildRuntime(loaded, {
+        logger: createLogger(loaded.config.logging),
+        upstreamPools: this.upstreamPools,
+      });
     } catch (err) {
       this.logger.error({ reason, err: (err as Error).message }, 'config reload refused');
       return false;
@@ -83,11 +96,43 @@ export class DitoApp {
         'port changed: restart Dito to listen on the new port; the rest of the config is applied',
       );
     }
+    if (!this.applyListenerTls(loaded, runtime.logger)) {
+      await runtime.close();
+      return false;
+    }
     const previous = dito.swapRuntime(runtime);
     this.loaded = loaded;
     this.logger = runtime.logger;
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
     void this.retire(previous);
+    return true;
+  }
+
+  /**
+   * Re-reads the listener's certificate files on reload (new connections get them). Turning TLS
+   * on or off, or client certificates on or off, needs a restart, as a port change does.
+   * Returns false (reload refused) when the files cannot be read or are not a valid pair.
+   */
+  private applyListenerTls(loaded: LoadedConfig, logger: Logger): boolean {
+    const before = this.loaded.config.tls;
+    const after = loaded.config.tls;
+    if (
+      (before === undefined) !== (after === undefined) ||
+      (before?.caFile === undefined) !== (after?.caFile === undefined)
+    ) {
+      logger.warn(
+        { running_tls: before !== undefined, new_tls: after !== undefined },
+        'tls listener settings changed: restart Dito to apply them; the rest of the config is applied',
+      );
+      return true;
+    }
+    if (before === undefined || after === undefined || this.dito === undefined) return true;
+    try {
+      reloadListenerTls(this.dito.server, after, loadListenerTls(loaded)!);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'config reload refused');
+      return false;
+    }
     return true;
   }
 

@@ -173,7 +173,8 @@ export class DitoServer {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE') {
+    // CONNECT reaches here only over HTTP/2 (HTTP/1.1 has its own 'connect' event): no tunnels.
+    if (req.method === 'TRACE' || req.method === 'CONNECT') {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }

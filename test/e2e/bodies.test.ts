@@ -48,7 +48,7 @@ describe('bodies and memory', () => {
           { path: '^/big', target_url: big.url },
           { path: '^/', target_url: upstream.url },
         ],
-        { logging: { enabled: true, level: 'warn' }, response_limits: { max_response_body_size: 512 * MiB } },
+        { logging: { enabled: true, level: 'info' }, response_limits: { max_response_body_size: 512 * MiB } },
       ),
     );
   });
