@@ -153,7 +153,13 @@ class ProxyHandler {
     if (this.done) return true;
     this.received += chunk.length;
     if (this.received > this.location.maxResponseBodySize) {
-      this.overLimit(this.chunks === undefined ? 'streaming' : 'buffered');
+      if (this.chunks !== undefined) this.overLimit('buffered');
+      // Streaming: what fits under the limit still goes out before the cut.
+      else
+        this.overLimit(
+          'streaming',
+          chunk.subarray(0, chunk.length - (this.received - this.location.maxResponseBodySize)),
+        );
       return false;
     }
     const observers = this.exchange.observers;
@@ -217,7 +223,7 @@ class ProxyHandler {
     return code !== undefined && STALE_CONNECTION_CODES.has(code);
   }
 
-  private overLimit(stage: LimitStage): void {
+  private overLimit(stage: LimitStage, tail?: Buffer): void {
     const exchange = this.exchange;
     this.abortUpstream?.(new ClientGone('response over the size limit'));
     exchange.errorCode = 'DITO_ERR_RESPONSE_TOO_LARGE';
@@ -231,9 +237,14 @@ class ProxyHandler {
       }),
     );
     if (this.chunks === undefined && exchange.res.headersSent) {
-      // Streaming and already under way: cut the connection so the truncation is visible.
+      // Streaming and already under way: send the bytes up to the limit, then cut the connection
+      // so the truncation is visible (a chunked or length-framed body that never completes).
       this.finish(new DitoError('DITO_ERR_RESPONSE_TOO_LARGE'));
-      exchange.res.destroy();
+      if (tail !== undefined && tail.length > 0) {
+        exchange.bytesOut += tail.length;
+        exchange.res.write(tail);
+      }
+      cutAfterFlush(exchange);
       return;
     }
     this.chunks = undefined;
@@ -261,6 +272,22 @@ class ProxyHandler {
     const observers = this.exchange.observers;
     if (observers !== undefined) for (const o of observers) o.onAbort?.(reason);
   }
+}
+
+/**
+ * Closes the client's connection once what was already written has left, so the client sees a
+ * body that stops short (chunked without its last chunk, or fewer bytes than Content-Length).
+ * A plain destroy would drop the bytes still queued; HTTP/2 resets just this one stream.
+ */
+function cutAfterFlush(exchange: Exchange): void {
+  const { req, res } = exchange;
+  const socket = res.socket;
+  if (req.httpVersionMajor === 2 || socket === null) {
+    res.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end();
 }
 
 /** Whether the client's request carries a body (framing already validated by Node's parser). */
