@@ -102,7 +102,11 @@ export class DitoServer {
         performance.now(),
       ),
     );
-    server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // HTTP/2 (HTTPS listener) hands over a response object, not a socket: answer with JSON.
+      if (req.httpVersionMajor === 2) this.handleRequest(req, socket as unknown as ServerResponse);
+      else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -143,6 +147,11 @@ export class DitoServer {
 
   get connections(): number {
     return this.openConnections;
+  }
+
+  /** True once `shutdown()` began: the listener is closed and connections are draining. */
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   /** Serves `path` on the main port before routing (exact match on the normalised path). */
@@ -242,7 +251,8 @@ export class DitoServer {
       this.refuse(req, res, 'DITO_ERR_BAD_REQUEST', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE' && !this.allowTrace) {
+    // CONNECT reaches here only over HTTP/2 (see the 'connect' listener): no tunnels.
+    if ((req.method === 'TRACE' && !this.allowTrace) || req.method === 'CONNECT') {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }
@@ -361,7 +371,9 @@ export class DitoServer {
       const auth = location?.config.auth;
       const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
       entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
-      entry.response_headers = headersForLog(flattenOutgoing(res));
+      // Relayed upstream headers were written as a list (not kept by `res`); Dito's own answers
+      // (errors, middleware replies) were set on `res` and are read back from it.
+      entry.response_headers = headersForLog(exchange.responseHeaders ?? flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
     }
@@ -396,7 +408,12 @@ export class DitoServer {
       this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
-    if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
+    if (
+      location?.config.enableWebsocket &&
+      this.upgradeHandler !== undefined &&
+      !this.draining &&
+      isWebSocketUpgrade(req)
+    ) {
       const target = splitTarget(req.url ?? '/');
       const exchange: Exchange = {
         req,
@@ -419,7 +436,8 @@ export class DitoServer {
       this.upgradeHandler(exchange, location, socket, head, runtime);
       return;
     }
-    // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
+    // Not a WebSocket location (or another protocol, such as `curl --http2`'s h2c upgrade, which
+    // the client accepts being ignored): serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
     // connection closes after this one answer. Whatever else the client sends is read and
     // dropped: bytes left unread kept the socket open after both sides had finished (a leak).
@@ -481,6 +499,13 @@ function hasValidHost(req: IncomingMessage): boolean {
     if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
   }
   return hosts === 1 || (hosts === 0 && req.httpVersion !== '1.1');
+}
+
+/** A WebSocket opening handshake (RFC 6455 4.1): GET with `websocket` among the Upgrade tokens. */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
 
 function flattenOutgoing(res: ServerResponse): string[] {
