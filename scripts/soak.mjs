@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `make soak`: drives SOAK_REQUESTS (default 1 M) mixed requests through a real Dito — small and
 // large bodies (1 KiB–1 MiB), buffered and streamed, GET and POST, keep-alive and
-// `Connection: close` — with a config reload every few seconds, then checks that nothing leaked:
+// `Connection: close`, WebSockets long-lived and churning — with a config reload every few seconds, then checks that nothing leaked:
 // RSS, heap after GC, open file descriptors, active handles and client connections return near
 // their baseline, no request failed, and every reload was applied. Load comes from wrk (C, so
 // the load generator does not compete with Dito for JavaScript time). Prints a summary table and
@@ -22,6 +22,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WebSocket, WebSocketServer } from 'ws';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET = Number(process.env.SOAK_REQUESTS ?? 1_000_000);
@@ -59,6 +60,80 @@ const upstream = createServer((req, res) => {
   });
 });
 upstream.keepAliveTimeout = 30_000;
+const echo = new WebSocketServer({ server: upstream });
+echo.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
+
+// ---- WebSocket clients: a few held open for the whole run, a few opening and closing all along -
+const wsState = { opened: 0, closedClean: 0, messages: 0, mismatches: 0, errors: [], longLivedDropped: 0 };
+
+function openSocket(url) {
+  return new Promise((resolveOpen, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => {
+      wsState.opened++;
+      resolveOpen(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Sends `text` and waits for the echo. */
+function roundTrip(socket, text) {
+  return new Promise((resolveTrip, reject) => {
+    const onMessage = (data) => {
+      socket.off('close', onClose);
+      wsState.messages++;
+      if (data.toString() !== text) wsState.mismatches++;
+      resolveTrip();
+    };
+    const onClose = () => {
+      socket.off('message', onMessage);
+      reject(new Error('closed while waiting for an echo'));
+    };
+    socket.once('message', onMessage);
+    socket.once('close', onClose);
+    socket.send(text);
+  });
+}
+
+function closeSocket(socket) {
+  return new Promise((resolveClose) => {
+    socket.once('close', (code) => {
+      if (code === 1000) wsState.closedClean++;
+      resolveClose();
+    });
+    socket.close(1000);
+  });
+}
+
+function startWebSockets(url, running) {
+  const tasks = [];
+  for (let i = 0; i < 4; i++) {
+    tasks.push(
+      (async () => {
+        const socket = await openSocket(url);
+        socket.once('close', () => running.value && wsState.longLivedDropped++);
+        for (let n = 0; running.value; n++) {
+          await roundTrip(socket, `long-${i}-${n}`);
+          await sleep(500);
+        }
+        await closeSocket(socket);
+      })(),
+    );
+  }
+  for (let i = 0; i < 2; i++) {
+    tasks.push(
+      (async () => {
+        while (running.value) {
+          const socket = await openSocket(url);
+          for (let n = 0; n < 20; n++) await roundTrip(socket, `churn-${i}-${n}-${'x'.repeat(n * 50)}`);
+          await closeSocket(socket);
+        }
+      })(),
+    );
+  }
+  return Promise.all(tasks.map((t) => t.catch((err) => wsState.errors.push(String(err)))));
+}
 
 async function listen(server) {
   server.listen(0, '127.0.0.1');
@@ -101,7 +176,8 @@ function writeConfig(port, upstreamUrl, generation) {
     `port: ${port}\nhot_reload: true\nlogging: { enabled: true, level: warn }\n` +
     `metrics: { enabled: true }\nlocations:\n` +
     `  - path: ^/buffered/\n    target_url: ${upstreamUrl}\n${headers}` +
-    `  - path: ^/stream/\n    target_url: ${upstreamUrl}\n    disable_response_buffering: true\n${headers}`;
+    `  - path: ^/stream/\n    target_url: ${upstreamUrl}\n    disable_response_buffering: true\n${headers}` +
+    `  - path: ^/ws\n    target_url: ${upstreamUrl.replace('http:', 'ws:')}\n    enable_websocket: true\n`;
   // Written beside and renamed: the watcher never sees half a file.
   writeFileSync(`${configPath}.tmp`, text);
   renameSync(`${configPath}.tmp`, configPath);
@@ -258,6 +334,9 @@ async function main() {
   const baseline = { ...procStats(dito.pid), ...baselineGc };
   const startedAt = Date.now();
 
+  const wsRunning = { value: true };
+  const webSockets = startWebSockets(`ws://127.0.0.1:${port}/ws`, wsRunning);
+
   // Reloads every few seconds for the whole run.
   let reloads = 0;
   const reloader = setInterval(() => {
@@ -295,6 +374,8 @@ async function main() {
   }
   clearInterval(reloader);
   clearInterval(sampler);
+  wsRunning.value = false;
+  await webSockets;
   const elapsed = (Date.now() - startedAt) / 1000;
 
   // Quiet: let reloads settle, idle connections close, then measure after a full GC.
@@ -303,6 +384,7 @@ async function main() {
   const probe = await get(`${base}/buffered/1k`);
   const metrics = await get(`${base}/metrics`);
   const activeConnections = Number(/\nactive_connections (\d+)/.exec(metrics.text)?.[1]);
+  const activeWebSockets = Number(/\nwebsocket_connections_active (\d+)/.exec(metrics.text)?.[1]);
   await sleep(2000);
   const endGc = await gcStats(dito.pid);
   await sleep(500);
@@ -331,6 +413,17 @@ async function main() {
       'reloads applied (last generation reached the upstream)',
       upstreamState.maxGeneration === lastGeneration && probe.status === 200,
       `${reloads} reloads, upstream saw generation ${upstreamState.maxGeneration}/${lastGeneration}`,
+    ],
+    [
+      'WebSockets: no error, no mismatch, long-lived ones kept across reloads, all closed cleanly',
+      wsState.errors.length === 0 &&
+        wsState.mismatches === 0 &&
+        wsState.longLivedDropped === 0 &&
+        wsState.closedClean === wsState.opened &&
+        activeWebSockets === 0,
+      `${wsState.opened} opened, ${wsState.messages} echoes, ${wsState.closedClean} closed with 1000, ` +
+        `${wsState.longLivedDropped} dropped, ${activeWebSockets} still active` +
+        (wsState.errors.length ? `; ${wsState.errors[0]}` : ''),
     ],
     ['open fds back to baseline (±8)', end.fds <= baseline.fds + 8, `${baseline.fds} → ${end.fds}`],
     [
@@ -365,6 +458,7 @@ async function main() {
     gib_transferred: +(totals.bytes / 1024 ** 3).toFixed(2),
     p99_ms_worst_phase: +(Math.max(...latencies) / 1000).toFixed(1),
     reloads,
+    websockets: { opened: wsState.opened, echoes: wsState.messages, errors: wsState.errors.length },
     baseline: {
       rss_mib: +(baseline.rss / MiB).toFixed(1),
       heap_mib: +(baseline.heapUsed / MiB).toFixed(1),
