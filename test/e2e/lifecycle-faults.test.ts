@@ -89,7 +89,7 @@ describe('lifecycle faults', () => {
           { path: '^/closing', target_url: closing.url },
           { path: '^/node-closing', target_url: nodeClosing.url },
         ],
-        { metrics: { enabled: true } },
+        { metrics: { enabled: true }, server: { read_timeout: '2s' } },
       ),
     );
   });
@@ -164,6 +164,33 @@ describe('lifecycle faults', () => {
       agent.destroy();
     }
     assert.deepEqual(statuses, Array(16).fill(200));
+  });
+
+  test('F8: a request body trickled past read_timeout → 408 JSON and the connection closed, others unaffected', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(Number(new URL(dito.url).port), '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = once(socket, 'close');
+    const started = Date.now();
+    socket.write('POST /node-closing/slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n');
+    const trickle = setInterval(() => socket.writable && socket.write('x'), 300);
+    try {
+      // Normal traffic keeps flowing meanwhile.
+      for (let i = 0; i < 5; i++)
+        assert.equal((await request(`${dito.url}/node-closing/normal`)).status, 200);
+      await Promise.race([closed, sleep(8000)]);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+    const text = Buffer.concat(chunks).toString('latin1');
+    assert.match(text, /^HTTP\/1.1 408 /);
+    assert.match(text, /"code":408/);
+    const took = Date.now() - started;
+    assert.ok(took >= 1900 && took < 5000, `cut after ${took} ms`);
   });
 
   test('F7: clients leaving mid-response abort the upstream request; no socket left on either side', async () => {
