@@ -287,7 +287,14 @@ async function exchange(
 ): Promise<{ reply: Buffer; serverClosed: boolean }> {
   const socket = connect({ port, host: '127.0.0.1', localAddress });
   socket.on('error', () => {});
-  await once(socket, 'connect');
+  try {
+    await once(socket, 'connect');
+  } catch (err) {
+    const exit = dito.proc.exitCode ?? dito.proc.signalCode;
+    throw new Error(`cannot connect to ${port} (Dito exit: ${exit}): ${dito.stderr().slice(-3000)}`, {
+      cause: err,
+    });
+  }
   const chunks: Buffer[] = [];
   let last = Date.now();
   let closed = false;
