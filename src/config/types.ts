@@ -162,6 +162,18 @@ export interface ServerLimitsConfig {
   allowTrace: boolean;
 }
 
+/** Extension `admin:` block: the admin listener (API + dashboard). */
+export type AdminAuthConfig =
+  | { type: 'basic'; realm: string; users: Record<string, string> }
+  | { type: 'bearer'; tokens: string[] };
+
+export interface AdminConfig {
+  enabled: boolean;
+  address: string;
+  port: number;
+  auth?: AdminAuthConfig;
+}
+
 export interface DitoConfig {
   port: number;
   hotReload: boolean;
@@ -180,6 +192,8 @@ export interface DitoConfig {
   /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
   tls?: ListenerTlsConfig;
   server: ServerLimitsConfig;
+  /** Extension: the admin listener. */
+  admin: AdminConfig;
   locations: LocationConfig[];
 }
 
