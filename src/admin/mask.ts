@@ -13,7 +13,8 @@ const SECRET_MAPS = new Set(['users']);
 /** Keys whose value is a map with user-chosen names: the names are kept verbatim (not snake_cased). */
 const VERBATIM_MAPS = new Set(['users', 'forwardClaims', 'additionalHeaders']);
 /** Headers whose values carry credentials (names compared lower-cased). */
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|password|key/i;
+const SECRET_HEADER =
+  /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|password|key/i;
 /** Internal fields that say nothing the rest does not (the compiled regex of `path`). */
 const HIDDEN_KEYS = new Set(['pathRegex']);
 

@@ -47,9 +47,7 @@ export const adminSchema = z.strictObject({
       error: 'expected an IP address or "localhost"',
     })
     .default('127.0.0.1')
-    .describe(
-      'Address the admin listener binds. Default loopback only; any other address requires `auth`.',
-    ),
+    .describe('Address the admin listener binds. Default loopback only; any other address requires `auth`.'),
   port: portField()
     .prefault(8090)
     .describe('Port of the admin listener (never the proxy port). 0 = an ephemeral port (for tests).'),

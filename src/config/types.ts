@@ -164,8 +164,7 @@ export interface ServerLimitsConfig {
 
 /** Extension `admin:` block: the admin listener (API + dashboard). */
 export type AdminAuthConfig =
-  | { type: 'basic'; realm: string; users: Record<string, string> }
-  | { type: 'bearer'; tokens: string[] };
+  { type: 'basic'; realm: string; users: Record<string, string> } | { type: 'bearer'; tokens: string[] };
 
 export interface AdminConfig {
   enabled: boolean;

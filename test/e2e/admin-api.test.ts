@@ -12,7 +12,6 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { parse } from 'yaml';
 
 const REDIS_PASSWORD = 'redis-password-do-not-show';
-const SENTINEL_PASSWORD = 'sentinel-password-do-not-show';
 const JWT_SECRET = 'jwt-secret-do-not-show-0123456789abcdef';
 const API_KEY_HASH = sha256Hex('the-api-key');
 const HEADER_TOKEN = 'header-token-do-not-show';
@@ -131,7 +130,13 @@ describe('admin API', () => {
 
   test('routes in match order with their middlewares', async () => {
     const { routes } = await adminJson<{
-      routes: Array<{ index: number; path: string; target: string; middlewares: object[]; auth: string | null }>;
+      routes: Array<{
+        index: number;
+        path: string;
+        target: string;
+        middlewares: object[];
+        auth: string | null;
+      }>;
     }>(dito, '/api/routes');
     assert.deepEqual(
       routes.map((route) => route.path),

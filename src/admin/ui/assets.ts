@@ -36,4 +36,6 @@ export const STATIC_ASSETS: ReadonlyMap<string, StaticAsset> = new Map([
   ['/dashboard.js', asset(DASHBOARD_JS, 'text/javascript; charset=utf-8')],
   ['/dashboard.css', asset(DASHBOARD_CSS, 'text/css; charset=utf-8')],
   ['/favicon.svg', asset(FAVICON_SVG, 'image/svg+xml')],
+  // Browsers ask for /favicon.ico whatever the page says; a 404 would be a console error.
+  ['/favicon.ico', asset(FAVICON_SVG, 'image/svg+xml')],
 ]);

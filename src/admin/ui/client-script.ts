@@ -61,6 +61,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (value >= 1000) return (value / 1000).toFixed(2) + ' s';
     return (value < 10 ? value.toFixed(2) : value.toFixed(0)) + ' ms';
   }
+  function fmtAxisMs(value) {
+    if (value >= 1000) return value / 1000 + 's';
+    return value + 'ms';
+  }
   function fmtTime(iso) {
     if (!iso) return '–';
     return new Date(iso).toLocaleTimeString([], { hour12: false });
@@ -115,7 +119,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
   /** lines: [{ values, color, fill }]; format: axis label formatter; floor: smallest axis maximum. */
   function drawChart(node, lines, format, floor) {
     var width = Math.max(120, node.clientWidth || 300);
-    var height = 70, left = 34, top = 6, bottom = 4;
+    var height = 70, left = 40, top = 6, bottom = 4;
     node.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
     clear(node);
     var max = floor || 0;
@@ -197,8 +201,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
           el('span', {}, [el('b', { 'data-metric': 'errors', text: '–' }), document.createTextNode(' 5xx')]),
           el('span', {}, [document.createTextNode('p50 '), el('b', { 'data-metric': 'p50', text: '–' })]),
           el('span', {}, [document.createTextNode('p99 '), el('b', { 'data-metric': 'p99', text: '–' })]),
-          el('span', {}, [document.createTextNode('limited '), el('b', { 'data-metric': 'limited', text: '–' })]),
-          el('span', {}, [document.createTextNode('cache hits '), el('b', { 'data-metric': 'cache', text: '–' })]),
+          route.rate_limiting ? el('span', {}, [document.createTextNode('limited '), el('b', { 'data-metric': 'limited', text: '–' })]) : null,
+          route.cache ? el('span', {}, [document.createTextNode('cache hits '), el('b', { 'data-metric': 'cache', text: '–' })]) : null,
         ]),
         el('div', { className: 'charts' }, [
           chart('rps', 'requests / s'),
@@ -218,7 +222,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       var s = seriesFor(route.path);
       drawChart(card.querySelector('[data-chart=rps]'), [{ values: s.rps, color: accent, fill: true }], function (v) { return fmtNumber(v); }, 1);
       drawChart(card.querySelector('[data-chart=errors]'), [{ values: s.error.map(function (v) { return v === null ? null : v * 100; }), color: error, fill: true }], function (v) { return v + '%'; }, 1);
-      drawChart(card.querySelector('[data-chart=latency]'), [{ values: s.p50, color: p50 }, { values: s.p99, color: p99 }], function (v) { return fmtMs(v); }, 1);
+      drawChart(card.querySelector('[data-chart=latency]'), [{ values: s.p50, color: p50 }, { values: s.p99, color: p99 }], fmtAxisMs, 1);
     });
   }
   function updateNumbers(locations) {
@@ -237,8 +241,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
       card.querySelector('[data-metric=errors]').textContent = fmtPercent(loc.error_rate);
       card.querySelector('[data-metric=p50]').textContent = fmtMs(loc.p50_ms);
       card.querySelector('[data-metric=p99]').textContent = fmtMs(loc.p99_ms);
-      card.querySelector('[data-metric=limited]').textContent = fmtPercent(loc.rate_limited_ratio);
-      card.querySelector('[data-metric=cache]').textContent = fmtPercent(loc.cache_hit_ratio);
+      var limited = card.querySelector('[data-metric=limited]');
+      if (limited) limited.textContent = fmtPercent(loc.rate_limited_ratio);
+      var cache = card.querySelector('[data-metric=cache]');
+      if (cache) cache.textContent = fmtPercent(loc.cache_hit_ratio);
     });
     $('total-rps').textContent = fmtNumber(total);
     $('total-errors').textContent = total > 0 ? fmtPercent(errors / total) : '–';

@@ -76,7 +76,7 @@ tr:last-child td { border-bottom: none; }
 .badge.down, .badge.failed { background: var(--bad-soft); color: var(--bad); }
 .badge.unknown, .badge.other { background: var(--chip); color: var(--muted); }
 .badge.warn { background: var(--warn-soft); color: var(--warn); }
-.two { display: grid; grid-template-columns: 1.2fr 1fr; gap: 16px; }
+.two { display: grid; grid-template-columns: 1.2fr 1fr; gap: 16px; margin-bottom: 16px; }
 .two > section { margin-bottom: 0; }
 .error-text { color: var(--bad); font-size: 12.5px; word-break: break-word; }
 .muted { color: var(--muted); }
