@@ -1,20 +1,17 @@
 // The running config as the admin API shows it: the effective (defaults applied) `DitoConfig`
 // turned back into snake_case JSON, with every secret replaced by "<masked>" — Redis and sentinel
 // passwords, JWT secrets, basic-auth hashes, API key hashes, admin tokens, credentials in URLs and
-// in credential-bearing `additional_headers`. The plugin public key hash is not a secret.
+// in credential-bearing `additional_headers` (the rules of ../config/secrets.ts, shared with
+// `debug-config`). The plugin public key hash is not a secret.
+import { SECRET_HEADER, SECRET_KEYS } from '../config/secrets.js';
 import type { DitoConfig } from '../config/types.js';
 
 export const MASKED = '<masked>';
 
-/** Keys (camelCase) whose value is a secret wherever it appears. */
-const SECRET_KEYS = new Set(['password', 'secret', 'keys', 'tokens']);
 /** Keys whose value is a map of name → secret: the names are shown, the values masked. */
 const SECRET_MAPS = new Set(['users']);
 /** Keys whose value is a map with user-chosen names: the names are kept verbatim (not snake_cased). */
 const VERBATIM_MAPS = new Set(['users', 'forwardClaims', 'additionalHeaders']);
-/** Headers whose values carry credentials (names compared lower-cased). */
-const SECRET_HEADER =
-  /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|password|key/i;
 /** Internal fields that say nothing the rest does not (the compiled regex of `path`). */
 const HIDDEN_KEYS = new Set(['pathRegex']);
 
@@ -40,7 +37,8 @@ function maskValue(value: unknown): unknown {
 }
 
 function toPublic(value: unknown, key: string | undefined): unknown {
-  if (key !== undefined && SECRET_KEYS.has(key)) return isEmptySecret(value) ? value : maskValue(value);
+  if (key !== undefined && SECRET_KEYS.has(key) && !SECRET_MAPS.has(key))
+    return isEmptySecret(value) ? value : maskValue(value);
   if (value instanceof URL) return publicUrl(value);
   if (value instanceof RegExp) return value.source;
   if (value === null || typeof value !== 'object') return value;

@@ -325,12 +325,13 @@ export class LiveStats implements MetricsRecorder {
     this.websockets++;
   }
 
-  websocketClosed(): void {
+  websocketClosed(_durationSeconds?: number): void {
     // A connection opened before the dashboard was turned on may close after: never below 0.
     if (this.websockets > 0) this.websockets--;
   }
 
   websocketMessage(_direction: Direction, _count?: number): void {}
+  websocketBytes(_direction: Direction, _bytes: number): void {}
   bytesTransferred(_direction: Direction, _bytes: number): void {}
   recordReload(_success: boolean): void {}
   setConfigInfo(_sha256: string): void {}

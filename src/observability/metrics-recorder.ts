@@ -36,10 +36,15 @@ export interface MetricsRecorder {
   location(pattern: string): LocationMetrics;
   /** A WebSocket connection was established (after the upgrade succeeded on both sides). */
   websocketOpened(): void;
-  /** A WebSocket connection opened with `websocketOpened()` on this recorder has closed. */
-  websocketClosed(): void;
+  /**
+   * A WebSocket connection opened with `websocketOpened()` on this recorder has closed, after
+   * `durationSeconds` (for `dito_websocket_connection_duration_seconds`; omitted: not observed).
+   */
+  websocketClosed(durationSeconds?: number): void;
   /** `count` WebSocket messages (data frames; default 1) went `direction`. */
   websocketMessage(direction: Direction, count?: number): void;
+  /** Bytes relayed on WebSockets (frames as they pass), for `dito_websocket_transferred_bytes_total`. */
+  websocketBytes(direction: Direction, bytes: number): void;
   /** Body bytes outside HTTP exchanges (WebSocket payloads) for `data_transferred_bytes_total`. */
   bytesTransferred(direction: Direction, bytes: number): void;
   /** A config reload finished: applied (`true`) or refused (`false`). */
@@ -65,6 +70,7 @@ export const noopMetrics: MetricsRecorder = {
   websocketOpened() {},
   websocketClosed() {},
   websocketMessage() {},
+  websocketBytes() {},
   bytesTransferred() {},
   recordReload() {},
   setConfigInfo() {},
@@ -98,9 +104,13 @@ export function teeRecorders(first: MetricsRecorder, second: MetricsRecorder): M
       first.websocketOpened();
       second.websocketOpened();
     },
-    websocketClosed() {
-      first.websocketClosed();
-      second.websocketClosed();
+    websocketClosed(durationSeconds) {
+      first.websocketClosed(durationSeconds);
+      second.websocketClosed(durationSeconds);
+    },
+    websocketBytes(direction, bytes) {
+      first.websocketBytes(direction, bytes);
+      second.websocketBytes(direction, bytes);
     },
     websocketMessage(direction, count) {
       first.websocketMessage(direction, count);

@@ -5,6 +5,7 @@ import { AdminServer } from '../admin/server.js';
 import type { AdminSource } from '../admin/source.js';
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
+import { Health } from '../observability/health.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { createRedisHandle } from '../redis/connection.js';
 import type { RedisHandle } from '../redis/handle.js';
@@ -13,9 +14,12 @@ import { MetricsService } from '../observability/metrics-endpoint.js';
 import { Profiler } from '../observability/profiler.js';
 import { PluginError } from '../plugins/errors.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { WebSocketProxy } from '../websocket/proxy.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { ReloadHistory, type ReloadRecord } from './reload-history.js';
+import { UpstreamPools } from '../transport/upstream-clients.js';
+import { createHttpsListener, loadListenerTls, reloadListenerTls } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -33,6 +37,8 @@ export class DitoApp {
   private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  /** Open WebSockets live here, beside the runtimes: a reload does not cut them. */
+  readonly websockets = new WebSocketProxy();
   private plugins: LoadedPlugin[] = [];
   private watcher: ConfigWatcher | undefined;
   /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
@@ -42,6 +48,13 @@ export class DitoApp {
   private loadedAt = Date.now();
   private startedAt = Date.now();
   private admin: AdminServer | undefined;
+  /** Liveness/readiness: reads the running config and Redis connection on every probe. */
+  private readonly health = new Health(
+    () => this.loaded.config,
+    () => this.redisHandle,
+  );
+  /** Upstream pools shared by successive runtimes (a reload keeps unchanged ones warm). */
+  private readonly upstreamPools = new UpstreamPools();
 
   private constructor(
     private readonly options: AppOptions,
@@ -143,6 +156,9 @@ export class DitoApp {
   }
 
   async start(): Promise<number> {
+    const tls = this.loaded.config.tls;
+    // Listener certificates are read (and checked) before anything else starts.
+    const tlsFiles = loadListenerTls(this.loaded);
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
     const settings = this.loaded.config.redis;
     // Connects in the background: a Redis that is down never delays or prevents the start.
@@ -154,15 +170,21 @@ export class DitoApp {
         plugins: pluginMiddlewareFactories(this.plugins),
         redis: this.redisHandle,
         metrics: this.metrics.recorderFor(this.loaded.config),
+        upstreamPools: this.upstreamPools,
       });
     } catch (err) {
       await closePlugins(this.plugins, this.logger);
       await this.redisHandle?.close();
       throw err;
     }
-    this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.dito = new DitoServer(runtime, {
+      logger: this.logger,
+      createListener: tls === undefined ? undefined : () => createHttpsListener(tls, tlsFiles!),
+    });
+    this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
+    this.health.install(this.dito, this.loaded.config.health);
     const port = await this.dito.listen(this.loaded.config.port);
     if (this.options.enableProfiler) await this.startProfiler();
     this.startedAt = this.loadedAt = Date.now();
@@ -178,6 +200,7 @@ export class DitoApp {
       {
         port,
         ...(this.admin === undefined ? {} : { admin_port: this.admin.port }),
+        protocol: tls === undefined ? 'http' : 'https',
         config: this.loaded.file,
         config_sha256: this.loaded.sha256,
         locations: this.loaded.config.locations.length,
@@ -185,6 +208,8 @@ export class DitoApp {
       'listening',
     );
     await this.updateWatcher();
+    // Only now is every part of startup done: readiness may pass.
+    this.health.markReady();
     flushLogs();
     return port;
   }
@@ -235,10 +260,10 @@ export class DitoApp {
       runtime = buildRuntime(loaded, {
         logger,
         plugins: pluginMiddlewareFactories(plugins),
-        previous: dito.runtime,
         carry: dito.runtime.carry,
         redis,
         metrics: this.metrics.recorderFor(loaded.config),
+        upstreamPools: this.upstreamPools,
       });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
@@ -258,11 +283,19 @@ export class DitoApp {
         'port changed: restart Dito to listen on the new port; the rest of the config is applied',
       );
     }
+    if (!this.applyListenerTls(loaded, runtime.logger)) {
+      await runtime.close();
+      await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      if (redis !== this.redisHandle) void redis?.close();
+      this.metrics.recorder.recordReload(false);
+      return false;
+    }
     const previous = dito.swapRuntime(runtime);
     const previousRedis = this.redisHandle;
     this.metrics.apply(dito, runtime);
     this.metrics.recorder.recordReload(true);
     this.metrics.recorder.setConfigInfo(loaded.sha256);
+    this.health.install(dito, loaded.config.health);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
     this.loaded = loaded;
@@ -323,6 +356,34 @@ export class DitoApp {
   }
 
   /**
+   * Re-reads the listener's certificate files on reload (new connections get them). Turning TLS
+   * on or off, or client certificates on or off, needs a restart, as a port change does.
+   * Returns false (reload refused) when the files cannot be read or are not a valid pair.
+   */
+  private applyListenerTls(loaded: LoadedConfig, logger: Logger): boolean {
+    const before = this.loaded.config.tls;
+    const after = loaded.config.tls;
+    if (
+      (before === undefined) !== (after === undefined) ||
+      (before?.caFile === undefined) !== (after?.caFile === undefined)
+    ) {
+      logger.warn(
+        { running_tls: before !== undefined, new_tls: after !== undefined },
+        'tls listener settings changed: restart Dito to apply them; the rest of the config is applied',
+      );
+      return true;
+    }
+    if (before === undefined || after === undefined || this.dito === undefined) return true;
+    try {
+      reloadListenerTls(this.dito.server, after, loadListenerTls(loaded)!);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'config reload refused');
+      return false;
+    }
+    return true;
+  }
+
+  /**
    * Closes a replaced runtime (and the plugins and Redis connection only it used) once no request
    * is using it.
    */
@@ -341,12 +402,30 @@ export class DitoApp {
     if (this.stopping) return;
     this.stopping = true;
     const dito = this.dito;
-    this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    // Fail readiness before anything else, so load balancers stop sending new traffic.
+    this.health.markDraining();
+    const { shutdownDelayMs, shutdownTimeoutMs } = this.loaded.config;
+    this.logger.info(
+      { signal, shutdown_delay_ms: shutdownDelayMs, drain_timeout_ms: shutdownTimeoutMs },
+      'shutting down',
+    );
     this.watcher?.close();
     await this.profiler?.close();
+    if (dito !== undefined && shutdownDelayMs > 0) {
+      // Still serving, readiness failed: the time endpoints and load balancers need to notice.
+      flushLogs();
+      await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+    }
     await this.admin?.close();
     if (dito !== undefined) {
-      await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
+      const drainMs = shutdownTimeoutMs;
+      // WebSockets may use the whole drain time, then get close code 1001. The server's forced
+      // close cannot reach them (Node stops tracking a socket once it is upgraded) and its
+      // shutdown waits for every socket: this timer is what lets it finish.
+      const timer = setTimeout(() => void this.websockets.closeAll(), drainMs);
+      await dito.shutdown(drainMs);
+      clearTimeout(timer);
+      await this.websockets.closeAll();
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);

@@ -5,6 +5,8 @@ import type { Handler } from '../middlewares/chain.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
+import type { WebSocketUpstream } from '../websocket/upstream.js';
+import type { Upstream } from '../transport/upstream-clients.js';
 
 export interface CompiledLocation {
   readonly config: LocationConfig;
@@ -20,10 +22,17 @@ export interface CompiledLocation {
   readonly headerPlan: RequestHeaderPlan;
   /** Header plan for WebSocket handshakes (keeps Upgrade/Connection). */
   readonly upgradeHeaderPlan: RequestHeaderPlan;
+  /** The upstream pool and a way to a fresh connection (for the stale keep-alive retry). */
+  readonly upstream: Upstream;
+  /** `upstream.pool`, as a plain dispatcher. */
   readonly dispatcher: Dispatcher;
   readonly middlewares: readonly Middleware[];
   /** The middleware chain ending in the proxy: what a matched request runs. */
   readonly handle: Handler;
+  /** `enable_websocket` locations: the same middlewares, ending in the WebSocket handshake. */
+  readonly upgrade?: Handler;
+  /** `enable_websocket` locations: how the handshake reaches the upstream. */
+  readonly websocket?: WebSocketUpstream;
   readonly maxResponseBodySize: number;
   /** 0 = unlimited. */
   readonly maxRequestBodySize: number;

@@ -88,7 +88,11 @@ export class DitoServer {
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
-    server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // HTTP/2 (HTTPS listener) hands over a response object, not a socket: answer with JSON.
+      if (req.httpVersionMajor === 2) this.handleRequest(req, socket as unknown as ServerResponse);
+      else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -129,6 +133,11 @@ export class DitoServer {
 
   get connections(): number {
     return this.openConnections;
+  }
+
+  /** True once `shutdown()` began: the listener is closed and connections are draining. */
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   /** Serves `path` on the main port before routing (exact match on the normalised path). */
@@ -213,7 +222,8 @@ export class DitoServer {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE' && !this.allowTrace) {
+    // CONNECT reaches here only over HTTP/2 (see the 'connect' listener): no tunnels.
+    if ((req.method === 'TRACE' && !this.allowTrace) || req.method === 'CONNECT') {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }
@@ -332,7 +342,9 @@ export class DitoServer {
       const auth = location?.config.auth;
       const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
       entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
-      entry.response_headers = headersForLog(flattenOutgoing(res));
+      // Relayed upstream headers were written as a list (not kept by `res`); Dito's own answers
+      // (errors, middleware replies) were set on `res` and are read back from it.
+      entry.response_headers = headersForLog(exchange.responseHeaders ?? flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
     }
@@ -350,7 +362,12 @@ export class DitoServer {
       this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
-    if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
+    if (
+      location?.config.enableWebsocket &&
+      this.upgradeHandler !== undefined &&
+      !this.draining &&
+      isWebSocketUpgrade(req)
+    ) {
       const target = splitTarget(req.url ?? '/');
       const exchange: Exchange = {
         req,
@@ -373,7 +390,8 @@ export class DitoServer {
       this.upgradeHandler(exchange, location, socket, head, runtime);
       return;
     }
-    // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
+    // Not a WebSocket location (or another protocol, such as `curl --http2`'s h2c upgrade, which
+    // the client accepts being ignored): serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
     // connection closes after this one answer.
     if (head.length > 0) socket.unshift(head);
@@ -405,6 +423,13 @@ export class DitoServer {
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
     this.refuseRaw(socket, code);
   }
+}
+
+/** A WebSocket opening handshake (RFC 6455 4.1): GET with `websocket` among the Upgrade tokens. */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
 
 function flattenOutgoing(res: ServerResponse): string[] {
