@@ -1,6 +1,7 @@
 // Checks that span several keys, run once the schema has accepted every key on its own: middleware
 // needs (auth block, Redis), auth key combinations, mTLS pairs, rate-limit settings.
 import type { ConfigIssue } from './issues.js';
+import { isLoopbackAddress } from './schema-admin.js';
 import type { ParsedConfig, ParsedLocation } from './schema.js';
 import type { KeyPath } from './yaml-source.js';
 
@@ -43,6 +44,7 @@ export function checkConfig(config: ParsedConfig): ConfigIssue[] {
   checkCertPair(config.transport.http, ['transport', 'http'], add);
   checkLocalPaths(config, add);
   checkRedis(config, add);
+  checkAdmin(config, add);
   config.locations.forEach((location, index) => {
     const at = (...rest: Array<string | number>): KeyPath => ['locations', index, ...rest];
     checkMiddlewares(config, location, at, add);
@@ -103,6 +105,24 @@ function checkMiddlewares(
       add(at('middlewares', i), 'rate-limiter-redis needs redis.enabled: true');
     }
   });
+}
+
+/**
+ * An admin listener others can reach must ask who they are: it shows the config and can reload it.
+ * Refused at load rather than warned about, since a warning in a log is easy to miss.
+ */
+function checkAdmin(config: ParsedConfig, add: Add): void {
+  const admin = config.admin;
+  if (!admin.enabled) return;
+  if (!isLoopbackAddress(admin.address) && admin.auth === undefined) {
+    add(
+      ['admin', 'address'],
+      `the admin listener on ${admin.address} is reachable from other machines: configure admin.auth (basic or bearer), or bind 127.0.0.1`,
+    );
+  }
+  if (admin.port !== 0 && admin.port === config.port) {
+    add(['admin', 'port'], 'the admin listener needs its own port, not the proxy port');
+  }
 }
 
 function checkRedis(config: ParsedConfig, add: Add): void {

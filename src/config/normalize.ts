@@ -214,6 +214,17 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
       allowUnderscoresInHeaders: parsed.server.allow_underscores_in_headers,
       allowTrace: parsed.server.allow_trace,
     },
+    admin: {
+      enabled: parsed.admin.enabled,
+      address: parsed.admin.address,
+      port: parsed.admin.port,
+      auth:
+        parsed.admin.auth === undefined
+          ? undefined
+          : parsed.admin.auth.type === 'basic'
+            ? { type: 'basic', realm: parsed.admin.auth.realm, users: { ...parsed.admin.auth.users } }
+            : { type: 'bearer', tokens: parsed.admin.auth.tokens.map((token) => token.toLowerCase()) },
+    },
     locations: parsed.locations.map((location, index) => toLocation(location, index, parsed, resolve)),
   };
 }

@@ -2,6 +2,7 @@
 // objects, contract defaults) plus the documented extensions. The JSON Schema is generated from it.
 import * as z from 'zod';
 import { compileGoRegex } from './regex.js';
+import { adminSchema } from './schema-admin.js';
 import { authSchema } from './schema-auth.js';
 import {
   boolField,
@@ -446,6 +447,9 @@ export const configSchema = z.strictObject({
     .describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
   server: serverSchema.prefault({}).describe('Extension. Limits on what clients send, and client timeouts.'),
+  admin: adminSchema
+    .prefault({})
+    .describe('Extension. The admin listener: JSON API and live dashboard (off by default).'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),
 });
 

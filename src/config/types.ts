@@ -169,6 +169,17 @@ export interface ServerLimitsConfig {
   allowTrace: boolean;
 }
 
+/** Extension `admin:` block: the admin listener (API + dashboard). */
+export type AdminAuthConfig =
+  { type: 'basic'; realm: string; users: Record<string, string> } | { type: 'bearer'; tokens: string[] };
+
+export interface AdminConfig {
+  enabled: boolean;
+  address: string;
+  port: number;
+  auth?: AdminAuthConfig;
+}
+
 /** Extension: liveness and readiness endpoints on the main port. */
 export interface HealthConfig {
   enabled: boolean;
@@ -201,6 +212,8 @@ export interface DitoConfig {
   /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
   tls?: ListenerTlsConfig;
   server: ServerLimitsConfig;
+  /** Extension: the admin listener. */
+  admin: AdminConfig;
   locations: LocationConfig[];
 }
 

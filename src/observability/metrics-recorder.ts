@@ -77,3 +77,64 @@ export const noopMetrics: MetricsRecorder = {
   pluginLoadFailed() {},
   redisConnectionState() {},
 };
+
+/** Both recorders see every call (Prometheus and the dashboard's live stats at once). */
+export function teeRecorders(first: MetricsRecorder, second: MetricsRecorder): MetricsRecorder {
+  return {
+    enabled: true,
+    location(pattern) {
+      const a = first.location(pattern);
+      const b = second.location(pattern);
+      return {
+        rateLimit(limiter, decision) {
+          a.rateLimit(limiter, decision);
+          b.rateLimit(limiter, decision);
+        },
+        cacheLookup(result) {
+          a.cacheLookup(result);
+          b.cacheLookup(result);
+        },
+        cacheStored() {
+          a.cacheStored();
+          b.cacheStored();
+        },
+      };
+    },
+    websocketOpened() {
+      first.websocketOpened();
+      second.websocketOpened();
+    },
+    websocketClosed(durationSeconds) {
+      first.websocketClosed(durationSeconds);
+      second.websocketClosed(durationSeconds);
+    },
+    websocketBytes(direction, bytes) {
+      first.websocketBytes(direction, bytes);
+      second.websocketBytes(direction, bytes);
+    },
+    websocketMessage(direction, count) {
+      first.websocketMessage(direction, count);
+      second.websocketMessage(direction, count);
+    },
+    bytesTransferred(direction, bytes) {
+      first.bytesTransferred(direction, bytes);
+      second.bytesTransferred(direction, bytes);
+    },
+    recordReload(success) {
+      first.recordReload(success);
+      second.recordReload(success);
+    },
+    setConfigInfo(sha256) {
+      first.setConfigInfo(sha256);
+      second.setConfigInfo(sha256);
+    },
+    pluginLoadFailed(plugin) {
+      first.pluginLoadFailed(plugin);
+      second.pluginLoadFailed(plugin);
+    },
+    redisConnectionState(client, connected) {
+      first.redisConnectionState(client, connected);
+      second.redisConnectionState(client, connected);
+    },
+  };
+}
