@@ -28,12 +28,35 @@ export interface LocationMetrics {
   cacheStored(): void;
 }
 
+/** How an attempt on an upstream target failed before it got an answer. */
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'tls' | 'protocol' | 'other';
+
+/**
+ * Metrics of one target of one location's pool (`targets:`), bound at load like
+ * `LocationMetrics`: recording is a field increment.
+ */
+export interface TargetMetrics {
+  /** An attempt was sent to the target; `retry`: it was a retry of a failed one. */
+  attempt(retry: boolean): void;
+  /** The target answered with `status` after `ms` (dispatch to response headers). */
+  responded(status: number, ms: number): void;
+  failed(kind: UpstreamFailureKind): void;
+  /** The target went in (true) or out (false) of service: health checks or ejection. */
+  available(up: boolean): void;
+  /** Passive outlier detection ejected the target. */
+  ejected(): void;
+  /** The pool holding this handle is retired; the `up` series goes once no pool holds it. */
+  release(): void;
+}
+
 /** The process-wide recorder. Every method is cheap and never throws. */
 export interface MetricsRecorder {
   /** False for the no-op recorder: callers may skip work done only for metrics. */
   readonly enabled: boolean;
   /** The handle for the location whose `path` pattern is `pattern` (call at load, keep it). */
   location(pattern: string): LocationMetrics;
+  /** The handle for target `target` (its label) of the pool of location `pattern` (call at load). */
+  target(pattern: string, target: string): TargetMetrics;
   /** A WebSocket connection was established (after the upgrade succeeded on both sides). */
   websocketOpened(): void;
   /** A WebSocket connection opened with `websocketOpened()` on this recorder has closed. */
@@ -58,10 +81,20 @@ const noopLocation: LocationMetrics = {
   cacheStored() {},
 };
 
+const noopTarget: TargetMetrics = {
+  attempt() {},
+  responded() {},
+  failed() {},
+  available() {},
+  ejected() {},
+  release() {},
+};
+
 /** The recorder used while metrics are disabled: every call does nothing. */
 export const noopMetrics: MetricsRecorder = {
   enabled: false,
   location: () => noopLocation,
+  target: () => noopTarget,
   websocketOpened() {},
   websocketClosed() {},
   websocketMessage() {},

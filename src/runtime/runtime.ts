@@ -12,11 +12,12 @@ import { type MetricsRecorder, noopMetrics } from '../observability/metrics-reco
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
-import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
 import type { RedisHandle } from '../redis/handle.js';
-import { compileTargetPath, Router } from '../routing/router.js';
-import { httpOrigin, UpstreamClients } from '../transport/upstream-clients.js';
+import { Router } from '../routing/router.js';
+import { UpstreamClients } from '../transport/upstream-clients.js';
+import { type CompiledUpstreams, compileUpstreams } from '../upstream/compile.js';
+import { TargetStates } from '../upstream/target-state.js';
 import type { CompiledLocation } from './location.js';
 import { builtinMiddlewares, type MiddlewareFactory } from './middleware-registry.js';
 
@@ -49,11 +50,6 @@ export interface RuntimeDependencies {
   previous?: Runtime;
   /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
   redis?: RedisHandle;
-}
-
-function hostHeader(target: URL): string {
-  // URL drops default ports already, which is what Host must carry.
-  return target.host;
 }
 
 function resolveMiddlewares(
@@ -93,10 +89,10 @@ function resolveMiddlewares(
   });
 }
 
-/** The location's pool; unreadable certificate files become config errors at their key. */
-function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: UpstreamClients) {
+/** A target's connection pool; unreadable certificate files become config errors at their key. */
+function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: UpstreamClients, target: URL) {
   try {
-    return clients.get(location.targetUrl!, location.transport);
+    return clients.get(target, location.transport);
   } catch (err) {
     const t = location.transport;
     const key = ['cert_file', 'key_file', 'ca_file'].find((k) => {
@@ -118,6 +114,9 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
   const clients = new UpstreamClients(deps.previous?.clients);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
+  const states = new TargetStates(carry);
+  const upstreamsToRelease: CompiledUpstreams[] = [];
+  const metrics = deps.metrics ?? noopMetrics;
 
   const reportUpstreamError: UpstreamErrorReporter = (exchange, code, err) => {
     logger.warn(
@@ -136,22 +135,22 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
 
   try {
     const locations = config.locations.map((location): CompiledLocation => {
-      if (location.targetUrl === undefined) {
-        throw new ConfigError(
-          loaded.locate(['locations', location.index]),
-          `locations[${location.index}]`,
-          'target_url is required',
-        );
-      }
-      const target = location.targetUrl;
       const transport = location.transport;
-      const headerOptions = {
-        host: hostHeader(target),
-        additional: location.additionalHeaders,
-        excluded: location.excludedHeaders,
-        stripAcceptEncoding: transport.disableCompression,
-        allowUnderscores: config.server.allowUnderscoresInHeaders,
-      };
+      const upstreams = compileUpstreams(location, {
+        dispatcherFor: (url) => upstreamFor(loaded, location, clients, url),
+        headerOptions: {
+          additional: location.additionalHeaders,
+          excluded: location.excludedHeaders,
+          stripAcceptEncoding: transport.disableCompression,
+          allowUnderscores: config.server.allowUnderscoresInHeaders,
+        },
+        states,
+        metrics,
+        logger,
+        requestTimeoutMs: config.requestTimeoutMs,
+      });
+      upstreamsToRelease.push(upstreams);
+      const primary = upstreams.primary;
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
       const compiled: CompiledLocation = {
@@ -159,13 +158,14 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         index: location.index,
         pattern: location.path,
         regex: location.pathRegex,
-        target,
-        origin: httpOrigin(target),
-        targetPath: compileTargetPath(target),
+        target: primary.url,
+        origin: primary.origin,
+        targetPath: primary.targetPath,
         replacePath: location.replacePath,
-        headerPlan: compileRequestHeaderPlan(headerOptions),
-        upgradeHeaderPlan: compileRequestHeaderPlan({ ...headerOptions, forUpgrade: true }),
-        dispatcher: upstreamFor(loaded, location, clients),
+        headerPlan: primary.headerPlan,
+        upgradeHeaderPlan: primary.upgradeHeaderPlan,
+        dispatcher: primary.dispatcher,
+        pool: upstreams.pool,
         middlewares,
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
@@ -193,15 +193,18 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
-      metrics: deps.metrics ?? noopMetrics,
+      metrics,
       inFlight: 0,
       async close() {
+        // Target states first: health checks of targets the next runtime dropped stop here.
+        for (const upstreams of upstreamsToRelease) upstreams.release();
         await clients.close();
         await Promise.allSettled(middlewaresToClose.map((m) => m.close?.()));
       },
     };
   } catch (err) {
-    // A half-built runtime must not leak pools or middleware resources.
+    // A half-built runtime must not leak pools, health checks or middleware resources.
+    for (const upstreams of upstreamsToRelease) upstreams.release();
     void clients.close();
     for (const m of middlewaresToClose) void m.close?.();
     throw err;
