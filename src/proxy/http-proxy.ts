@@ -249,14 +249,14 @@ class ProxyHandler {
     if (err instanceof ClientGone) return;
     const exchange = this.exchange;
     const code = classifyUpstreamError(err);
+    // Pools retry by their own policy first (on another target); the stale keep-alive retry below
+    // covers what that policy leaves out.
+    if (this.session !== undefined && this.retryOnPool(err, code)) return;
     if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
-      // A stale pooled connection is no verdict on the target.
-      this.session?.cancelled();
       this.redispatch();
       return;
     }
-    if (this.session !== undefined && this.retryOnPool(err, code)) return;
     this.report(exchange, code, err);
     this.fail(err);
   }

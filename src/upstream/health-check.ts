@@ -51,6 +51,7 @@ export class HealthChecker {
     if (passed) {
       this.passes++;
       this.failures = 0;
+      state.checkPassed();
       if (!state.healthy && this.passes >= settings.healthyThreshold) state.setHealthy(true);
     } else {
       this.failures++;

@@ -41,6 +41,16 @@ export class TargetState {
     this.update();
   }
 
+  /**
+   * An active health check passed: an ejected target is let back at once (as Envoy does by
+   * default), so a restarted backend is not kept out for the rest of a long backoff.
+   */
+  checkPassed(): void {
+    if (!this.ejected) return;
+    if (this.ejectionTimer !== undefined) clearTimeout(this.ejectionTimer);
+    this.endEjection();
+  }
+
   /** A request to this target got an answer below 500. */
   recordSuccess(): void {
     this.consecutiveFailures = 0;
