@@ -120,7 +120,8 @@ describe('upstream pools', () => {
     assert.equal(post.status, 502);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(a.served + b.served + c.served, 1, 'the POST reached one upstream, once');
-    const logged = dito.logs.filter((l) => l.msg === 'request' && l.location === '^/fragile');
+    const fragile = () => dito.logs.filter((l) => l.msg === 'request' && l.location === '^/fragile');
+    const logged = (await waitFor(() => (fragile().length >= 2 ? fragile() : undefined), 3000))!;
     assert.equal(logged.at(-2)?.retries, 2, 'the GET retries are in the access log');
     assert.equal(logged.at(-1)?.retries, undefined);
   });
