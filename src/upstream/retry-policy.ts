@@ -70,6 +70,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^[0-9]{1,9}$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day and month; bare numbers ("-1") are not dates here.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
