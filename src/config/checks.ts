@@ -106,7 +106,11 @@ function checkTargets(
   } else if (location.target_url === undefined && targets === undefined) {
     // `target_url:` written with no value (dropped before validation) is named as such.
     const written = valueAt(raw, at('target_url')).present;
-    add(at('target_url'), written ? 'required key has no value' : 'required key is missing', written ? 'value' : 'parent');
+    add(
+      at('target_url'),
+      written ? 'required key has no value' : 'required key is missing',
+      written ? 'value' : 'parent',
+    );
   }
   const seen = new Set<string>();
   targets?.forEach((entry, i) => {

@@ -93,7 +93,8 @@ function toAuth(auth: NonNullable<ParsedLocation['auth']>, resolve: (file: strin
 }
 
 function toTargets(location: ParsedLocation): UpstreamTargetConfig[] {
-  if (location.targets === undefined) return location.target_url ? [{ url: location.target_url, weight: 1 }] : [];
+  if (location.targets === undefined)
+    return location.target_url ? [{ url: location.target_url, weight: 1 }] : [];
   return location.targets.map((entry) => (entry instanceof URL ? { url: entry, weight: 1 } : { ...entry }));
 }
 
@@ -113,7 +114,9 @@ function toHashSource(hashOn: string | undefined): HashSource | undefined {
   if (hashOn === 'ip') return { from: 'ip' };
   const colon = hashOn.indexOf(':');
   const name = hashOn.slice(colon + 1);
-  return hashOn.startsWith('header:') ? { from: 'header', name: name.toLowerCase() } : { from: 'cookie', name };
+  return hashOn.startsWith('header:')
+    ? { from: 'header', name: name.toLowerCase() }
+    : { from: 'cookie', name };
 }
 
 /** Pool settings; undefined for a plain `target_url` location (the single-target fast path). */
@@ -131,8 +134,16 @@ function toBalancing(location: ParsedLocation): BalancingConfig | undefined {
   }
   // With somewhere else to go, a pool ejects failing targets and retries on another by default.
   const several = (targets?.length ?? 1) > 1;
-  const outlier = outlier_detection ?? (several ? { consecutive_failures: 5, base_ejection_time: 30_000, max_ejection_time: 300_000 } : undefined);
-  const retry = retries ?? { attempts: several ? 2 : 0, timeout: 0, on: ['connect_failure', 'reset', 503] as const };
+  const outlier =
+    outlier_detection ??
+    (several
+      ? { consecutive_failures: 5, base_ejection_time: 30_000, max_ejection_time: 300_000 }
+      : undefined);
+  const retry = retries ?? {
+    attempts: several ? 2 : 0,
+    timeout: 0,
+    on: ['connect_failure', 'reset', 503] as const,
+  };
   const expected = health_check?.expected_status;
   return {
     policy: load_balancing?.policy ?? 'round_robin',
@@ -158,7 +169,8 @@ function toBalancing(location: ParsedLocation): BalancingConfig | undefined {
           },
     retries: { attempts: retry.attempts, timeoutMs: retry.timeout, on: [...new Set(retry.on)] },
     circuitBreaker:
-      circuit_breaker === undefined || (circuit_breaker.max_requests === 0 && circuit_breaker.max_pending === 0)
+      circuit_breaker === undefined ||
+      (circuit_breaker.max_requests === 0 && circuit_breaker.max_pending === 0)
         ? undefined
         : { maxRequests: circuit_breaker.max_requests, maxPending: circuit_breaker.max_pending },
   };

@@ -46,9 +46,14 @@ export const loadBalancingSchema = z
       ),
     hash_on: z
       .string()
-      .regex(new RegExp(`^(ip|header:${HTTP_TOKEN.source.slice(1, -1)}|cookie:${HTTP_TOKEN.source.slice(1, -1)})$`), {
-        error: 'expected "ip", "header:<Header-Name>" or "cookie:<cookie-name>"',
-      })
+      .regex(
+        new RegExp(
+          `^(ip|header:${HTTP_TOKEN.source.slice(1, -1)}|cookie:${HTTP_TOKEN.source.slice(1, -1)})$`,
+        ),
+        {
+          error: 'expected "ip", "header:<Header-Name>" or "cookie:<cookie-name>"',
+        },
+      )
       .optional()
       .describe(
         '`hash` policy: the client IP (`ip`), a request header (`header:<Name>`) or a cookie (`cookie:<name>`, set by Dito when absent: sticky sessions).',
@@ -85,7 +90,9 @@ export const healthCheckSchema = z
     expected_status: z
       .union([statusSpecField(), z.array(statusSpecField()).min(1)])
       .default('200-399')
-      .describe('Answers that pass: a status, a class ("2xx"), a range ("200-399") or a list. Default 200-399.'),
+      .describe(
+        'Answers that pass: a status, a class ("2xx"), a range ("200-399") or a list. Default 200-399.',
+      ),
   })
   .describe('Extension. Active health checks of every target of the location.');
 
@@ -120,7 +127,9 @@ export const retriesSchema = z
       .min(0)
       .max(10)
       .default(2)
-      .describe('Retries after the first try (each on another target when there is one); 0 = none. Default 2.'),
+      .describe(
+        'Retries after the first try (each on another target when there is one); 0 = none. Default 2.',
+      ),
     timeout: durationField()
       .prefault(0)
       .describe(
@@ -143,7 +152,9 @@ export const circuitBreakerSchema = z
       .int()
       .min(0)
       .default(0)
-      .describe('Requests in flight to one target; over it the target is skipped (503 if all are full). 0 = no limit.'),
+      .describe(
+        'Requests in flight to one target; over it the target is skipped (503 if all are full). 0 = no limit.',
+      ),
     max_pending: z
       .number()
       .int()

@@ -114,7 +114,12 @@ class ProxyHandler {
     const target = plan.target;
     this.dispatcher = target.dispatcher;
     // Each target has its own path and Host.
-    this.options.path = rewritePath(target.targetPath, this.location.replacePath, exchange.path, exchange.query);
+    this.options.path = rewritePath(
+      target.targetPath,
+      this.location.replacePath,
+      exchange.path,
+      exchange.query,
+    );
     this.options.headers = buildUpstreamHeaders(session.raw, target.headerPlan, exchange);
     if (plan.delayMs <= 0) {
       this.redispatch();

@@ -69,8 +69,16 @@ export function compileUpstreams(location: LocationConfig, context: UpstreamBuil
       const compiled = compileTarget(url, context);
       // Same URL and same health and ejection settings (and transport): the same target, whose
       // state and health-check timer carry over a reload. Anything else starts afresh.
-      const key = JSON.stringify([url.href, balancing.healthCheck, balancing.outlierDetection, location.transport]);
-      const { state, created } = context.states.acquire(key, () => new TargetState(key, balancing.outlierDetection));
+      const key = JSON.stringify([
+        url.href,
+        balancing.healthCheck,
+        balancing.outlierDetection,
+        location.transport,
+      ]);
+      const { state, created } = context.states.acquire(
+        key,
+        () => new TargetState(key, balancing.outlierDetection),
+      );
       acquired.push(state);
       const check = balancing.healthCheck;
       if (created && check !== undefined) {

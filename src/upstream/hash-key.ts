@@ -51,7 +51,10 @@ export function compileKeyExtractor(source: HashSource): KeyExtractor {
         // 96 random bits: unguessable, so one client cannot pick another's session on purpose.
         const token = randomBytes(12).toString('base64url');
         const secure = exchange.proto === 'https' ? '; Secure' : '';
-        return { hash: hashString(token), setCookie: `${name}=${token}; Path=/; HttpOnly; SameSite=Lax${secure}` };
+        return {
+          hash: hashString(token),
+          setCookie: `${name}=${token}; Path=/; HttpOnly; SameSite=Lax${secure}`,
+        };
       };
     }
   }

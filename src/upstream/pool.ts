@@ -9,7 +9,13 @@ import type { ErrorCode } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { compileKeyExtractor, type KeyExtractor } from './hash-key.js';
 import { createPicker, type Picker, type Usable } from './policies.js';
-import { IDEMPOTENT_METHODS, parseRetryAfter, type RequestFacts, RetryPolicy, retryAfterOf } from './retry-policy.js';
+import {
+  IDEMPOTENT_METHODS,
+  parseRetryAfter,
+  type RequestFacts,
+  RetryPolicy,
+  retryAfterOf,
+} from './retry-policy.js';
 import type { PoolTarget } from './target.js';
 
 export type PickRefusal = 'DITO_ERR_NO_HEALTHY_UPSTREAM' | 'DITO_ERR_CIRCUIT_OPEN';
@@ -46,7 +52,10 @@ export class UpstreamPool {
     this.targets = targets;
     this.replacePath = options.replacePath;
     this.picker = createPicker(config.policy, targets);
-    this.keyOf = config.policy === 'hash' && config.hashOn !== undefined ? compileKeyExtractor(config.hashOn) : undefined;
+    this.keyOf =
+      config.policy === 'hash' && config.hashOn !== undefined
+        ? compileKeyExtractor(config.hashOn)
+        : undefined;
     this.retry = new RetryPolicy(config.retries, options.requestTimeoutMs);
     this.maxRequests = config.circuitBreaker?.maxRequests ?? 0;
     this.maxPending = config.circuitBreaker?.maxPending ?? 0;
@@ -66,7 +75,11 @@ export class UpstreamPool {
           target.metrics.available(state.available);
           const entry = { location: options.pattern, target: target.label };
           if (state.available) options.logger.info(entry, 'upstream target back in service');
-          else options.logger.warn({ ...entry, reason: state.healthy ? 'ejected' : 'health check' }, 'upstream target out of service');
+          else
+            options.logger.warn(
+              { ...entry, reason: state.healthy ? 'ejected' : 'health check' },
+              'upstream target out of service',
+            );
         }),
       );
     }
@@ -74,7 +87,9 @@ export class UpstreamPool {
 
   /** Why nothing could be picked: every usable target is busy (circuit open), or none is up. */
   refusal(): PickRefusal {
-    return this.targets.some((t) => t.state.available) ? 'DITO_ERR_CIRCUIT_OPEN' : 'DITO_ERR_NO_HEALTHY_UPSTREAM';
+    return this.targets.some((t) => t.state.available)
+      ? 'DITO_ERR_CIRCUIT_OPEN'
+      : 'DITO_ERR_NO_HEALTHY_UPSTREAM';
   }
 
   /** Targets up (healthy and not ejected), other than `except`. */
@@ -134,7 +149,9 @@ const FAILURE_KINDS: Partial<Record<ErrorCode, UpstreamFailureKind>> = {
 };
 
 function addSetCookie(exchange: Exchange, cookie: string): void {
-  (exchange.observers ??= []).push({ onHeaders: (_status, headers) => void headers.push('set-cookie', cookie) });
+  (exchange.observers ??= []).push({
+    onHeaders: (_status, headers) => void headers.push('set-cookie', cookie),
+  });
 }
 
 /** How the proxy should go on after a failed attempt. */

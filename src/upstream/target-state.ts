@@ -75,7 +75,10 @@ export class TargetState {
 
   private eject(outlier: OutlierDetectionConfig): void {
     // 30 s, 60 s, 120 s, ... up to the maximum: a target that keeps failing is tried less often.
-    const time = Math.min(outlier.baseEjectionTimeMs * 2 ** Math.min(this.ejections, 30), outlier.maxEjectionTimeMs);
+    const time = Math.min(
+      outlier.baseEjectionTimeMs * 2 ** Math.min(this.ejections, 30),
+      outlier.maxEjectionTimeMs,
+    );
     this.ejections++;
     this.ejected = true;
     this.probation = false;

@@ -21,7 +21,11 @@ describe('upstream pools across reloads', () => {
   const config = (locations: object[]) => baseConfig(locations, { metrics: { enabled: true } });
 
   before(async () => {
-    [a, b, c] = await Promise.all([startNamedUpstream('a'), startNamedUpstream('b'), startNamedUpstream('c')]);
+    [a, b, c] = await Promise.all([
+      startNamedUpstream('a'),
+      startNamedUpstream('b'),
+      startNamedUpstream('c'),
+    ]);
     dito = await startDito(config([hashed([a.url, b.url, c.url]), checked()]));
   });
 

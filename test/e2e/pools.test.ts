@@ -15,7 +15,11 @@ describe('upstream pools', () => {
   const ups = () => [a, b, c];
 
   before(async () => {
-    [a, b, c] = await Promise.all([startNamedUpstream('a'), startNamedUpstream('b'), startNamedUpstream('c')]);
+    [a, b, c] = await Promise.all([
+      startNamedUpstream('a'),
+      startNamedUpstream('b'),
+      startNamedUpstream('c'),
+    ]);
     dito = await startDito(
       baseConfig([
         {
@@ -64,7 +68,10 @@ describe('upstream pools', () => {
     for (const [name, weight] of Object.entries(weights)) {
       const expected = (3000 * weight) / 6;
       const got = tally.byName.get(name) ?? 0;
-      assert.ok(Math.abs(got - expected) <= expected * 0.05, `${name}: ${got} requests, expected ~${expected}`);
+      assert.ok(
+        Math.abs(got - expected) <= expected * 0.05,
+        `${name}: ${got} requests, expected ~${expected}`,
+      );
     }
     // Counted at the upstreams too: every request reached exactly one of them.
     assert.equal(a.served + b.served + c.served, 3000);
@@ -137,7 +144,11 @@ describe('upstream pools: health, failover and limits', () => {
   const UNHEALTHY = 2;
 
   before(async () => {
-    [a, b, c] = await Promise.all([startNamedUpstream('a'), startNamedUpstream('b'), startNamedUpstream('c')]);
+    [a, b, c] = await Promise.all([
+      startNamedUpstream('a'),
+      startNamedUpstream('b'),
+      startNamedUpstream('c'),
+    ]);
     deadPort = await freePort();
     const check = {
       path: HEALTH_PATH,
@@ -180,7 +191,9 @@ describe('upstream pools: health, failover and limits', () => {
   /** `dito_upstream_target_up` of a target of `/checked`, read at once (logs are flushed later). */
   const up = async (target: NamedUpstream): Promise<number | undefined> => {
     const text = (await request(`${dito.url}/metrics`)).text;
-    const line = text.split('\n').find((l) => l.startsWith(`dito_upstream_target_up{path="^/checked",target="${target.url}/"}`));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`dito_upstream_target_up{path="^/checked",target="${target.url}/"}`));
     return line === undefined ? undefined : Number(line.split(' ').at(-1));
   };
 
@@ -244,7 +257,10 @@ describe('upstream pools: health, failover and limits', () => {
         type: 'DITO_ERR_NO_HEALTHY_UPSTREAM',
       });
       const metrics = await request(`${dito.url}/metrics`);
-      assert.match(metrics.text, /dito_upstream_target_up\{path="\^\/checked",target="http:\/\/127\.0\.0\.1:\d+\/"\} 0/);
+      assert.match(
+        metrics.text,
+        /dito_upstream_target_up\{path="\^\/checked",target="http:\/\/127\.0\.0\.1:\d+\/"\} 0/,
+      );
     } finally {
       await Promise.all([a.start(), b.start(), c.start()]);
     }
@@ -289,10 +305,25 @@ describe('upstream pools: health, failover and limits', () => {
 
   test('per-target metrics: requests, retries and up', async () => {
     const text = (await request(`${dito.url}/metrics`)).text;
-    assert.match(text, /dito_upstream_target_requests_total\{path="\^\/checked",target="http:\/\/127\.0\.0\.1:\d+\/"\} [1-9]/);
-    assert.match(text, /dito_upstream_target_up\{path="\^\/dead-first",target="http:\/\/127\.0\.0\.1:\d+\/"\} 1/);
-    assert.match(text, /dito_upstream_target_retries_total\{path="\^\/dead-first",target="http:\/\/127\.0\.0\.1:\d+\/"\} [1-9]/);
-    assert.match(text, /dito_upstream_target_errors_total\{path="\^\/dead-first",target="[^"]+",kind="connect"\} [1-9]/);
-    assert.match(text, /dito_upstream_target_duration_seconds_count\{path="\^\/checked",target="[^"]+"\} [1-9]/);
+    assert.match(
+      text,
+      /dito_upstream_target_requests_total\{path="\^\/checked",target="http:\/\/127\.0\.0\.1:\d+\/"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /dito_upstream_target_up\{path="\^\/dead-first",target="http:\/\/127\.0\.0\.1:\d+\/"\} 1/,
+    );
+    assert.match(
+      text,
+      /dito_upstream_target_retries_total\{path="\^\/dead-first",target="http:\/\/127\.0\.0\.1:\d+\/"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /dito_upstream_target_errors_total\{path="\^\/dead-first",target="[^"]+",kind="connect"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /dito_upstream_target_duration_seconds_count\{path="\^\/checked",target="[^"]+"\} [1-9]/,
+    );
   });
 });

@@ -54,7 +54,10 @@ describe('round robin', () => {
     const rr = new RoundRobin();
     const sequence = Array.from({ length: 6 }, () => rr.pick(list, all)!.index);
     assert.deepEqual(sequence, [2, 1, 0, 2, 1, 2]);
-    assert.deepEqual(count(() => rr.pick(list, all), 6000), [1000, 2000, 3000]);
+    assert.deepEqual(
+      count(() => rr.pick(list, all), 6000),
+      [1000, 2000, 3000],
+    );
   });
 
   it('skips unusable targets and answers undefined when none is usable', () => {
@@ -137,7 +140,10 @@ describe('cookies', () => {
 });
 
 describe('retry policy', () => {
-  const policy = new RetryPolicy({ attempts: 2, timeoutMs: 0, on: ['connect_failure', 'reset', 503] }, 30_000);
+  const policy = new RetryPolicy(
+    { attempts: 2, timeoutMs: 0, on: ['connect_failure', 'reset', 503] },
+    30_000,
+  );
   const get = { idempotent: true, hasBody: false, bodySent: false };
   const post = { idempotent: false, hasBody: true, bodySent: false };
 

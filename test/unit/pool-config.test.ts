@@ -91,7 +91,9 @@ describe('pool config', () => {
   });
 
   it('header names in hash_on are lower-cased', () => {
-    const location = load('    targets: [http://127.0.0.1:1]\n    load_balancing: { policy: hash, hash_on: "header:X-User" }\n');
+    const location = load(
+      '    targets: [http://127.0.0.1:1]\n    load_balancing: { policy: hash, hash_on: "header:X-User" }\n',
+    );
     assert.deepEqual(location.balancing?.hashOn, { from: 'header', name: 'x-user' });
   });
 
@@ -109,7 +111,10 @@ describe('pool config', () => {
       /locations\[0\]\.targets\[1\]: http:\/\/127\.0\.0\.1:1\/ is listed twice/,
     );
     assert.match(refusal('    targets: []\n'), /locations\[0\]\.targets: /);
-    assert.match(refusal('    targets: [ftp://x]\n'), /locations\[0\]\.targets\[0\]: unsupported scheme "ftp"/);
+    assert.match(
+      refusal('    targets: [ftp://x]\n'),
+      /locations\[0\]\.targets\[0\]: unsupported scheme "ftp"/,
+    );
     assert.match(
       refusal('    targets: [{ url: "http://127.0.0.1:1", weight: 0 }]\n'),
       /locations\[0\]\.targets\[0\]\.weight: /,
@@ -123,7 +128,9 @@ describe('pool config', () => {
       /locations\[0\]\.load_balancing\.hash_on: hash_on needs policy: hash/,
     );
     assert.match(
-      refusal('    targets: [http://127.0.0.1:1]\n    load_balancing: { policy: hash, hash_on: "cookie:" }\n'),
+      refusal(
+        '    targets: [http://127.0.0.1:1]\n    load_balancing: { policy: hash, hash_on: "cookie:" }\n',
+      ),
       /hash_on: expected "ip", "header:<Header-Name>" or "cookie:<cookie-name>"/,
     );
     assert.match(
@@ -131,10 +138,15 @@ describe('pool config', () => {
       /load_balancing\.policy: expected "round_robin", "least_outstanding", "random_two" or "hash"/,
     );
     assert.match(
-      refusal('    targets: [http://127.0.0.1:1]\n    health_check: { path: /h, interval: 1s, timeout: 2s }\n'),
+      refusal(
+        '    targets: [http://127.0.0.1:1]\n    health_check: { path: /h, interval: 1s, timeout: 2s }\n',
+      ),
       /health_check\.timeout: must not be longer than interval/,
     );
-    assert.match(refusal('    targets: [http://127.0.0.1:1]\n    health_check: { interval: 1s }\n'), /health_check\.path: /);
+    assert.match(
+      refusal('    targets: [http://127.0.0.1:1]\n    health_check: { interval: 1s }\n'),
+      /health_check\.path: /,
+    );
     assert.match(
       refusal('    targets: [http://127.0.0.1:1]\n    health_check: { path: /h, expected_status: "2x" }\n'),
       /health_check\.expected_status/,
@@ -144,9 +156,14 @@ describe('pool config', () => {
       /locations\[0\]\.retries\.on\[0\]/,
     );
     assert.match(
-      refusal('    targets: [http://127.0.0.1:1]\n    outlier_detection: { base_ejection_time: 1m, max_ejection_time: 10s }\n'),
+      refusal(
+        '    targets: [http://127.0.0.1:1]\n    outlier_detection: { base_ejection_time: 1m, max_ejection_time: 10s }\n',
+      ),
       /outlier_detection\.base_ejection_time: must not be longer than max_ejection_time/,
     );
-    assert.match(refusal('    targets: [http://127.0.0.1:1]\n    retries: { attemps: 1 }\n'), /unknown key "attemps"/);
+    assert.match(
+      refusal('    targets: [http://127.0.0.1:1]\n    retries: { attemps: 1 }\n'),
+      /unknown key "attemps"/,
+    );
   });
 });
