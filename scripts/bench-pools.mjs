@@ -107,7 +107,9 @@ try {
     const pool = median(results.pool.map((r) => r[key]));
     return (invert ? single / pool : pool / single).toFixed(3);
   };
-  console.log(`pool/single throughput ratio: ${ratio('rps', false)}; by CPU per request: ${ratio('cpuMicros', true)}`);
+  console.log(
+    `pool/single throughput ratio: ${ratio('rps', false)}; by CPU per request: ${ratio('cpuMicros', true)}`,
+  );
 } finally {
   dito.kill('SIGTERM');
   upstream.kill('SIGTERM');

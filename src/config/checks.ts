@@ -42,6 +42,7 @@ export function checkConfig(config: ParsedConfig, raw?: unknown): ConfigIssue[] 
     issues.push({ path, message, anchor });
 
   checkCertPair(config.transport.http, ['transport', 'http'], add);
+  checkLocalPaths(config, add);
   checkRedis(config, add);
   config.locations.forEach((location, index) => {
     const at = (...rest: Array<string | number>): KeyPath => ['locations', index, ...rest];
@@ -60,6 +61,19 @@ export function checkConfig(config: ParsedConfig, raw?: unknown): ConfigIssue[] 
 }
 
 type Add = (path: KeyPath, message: string, anchor?: ConfigIssue['anchor']) => void;
+
+/** Paths served on the main port before routing must not shadow one another. */
+function checkLocalPaths(config: ParsedConfig, add: Add): void {
+  const health = config.health;
+  if (!health.enabled) return;
+  if (health.liveness_path === health.readiness_path) {
+    add(['health', 'readiness_path'], 'must differ from health.liveness_path');
+  }
+  if (!config.metrics.enabled) return;
+  for (const key of ['liveness_path', 'readiness_path'] as const) {
+    if (health[key] === config.metrics.path) add(['health', key], 'must differ from metrics.path');
+  }
+}
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -193,6 +193,7 @@ function toLocation(
     balancing: toBalancing(location),
     replacePath: location.replace_path,
     enableWebsocket: location.enable_websocket,
+    websocket: { idleTimeoutMs: location.websocket.idle_timeout ?? parsed.websocket.idle_timeout },
     additionalHeaders: Object.entries(location.additional_headers),
     excludedHeaders: location.excluded_headers.map((name) => name.toLowerCase()),
     middlewares: [...location.middlewares],
@@ -238,6 +239,11 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
     hotReload: parsed.hot_reload,
     logging: { ...parsed.logging },
     metrics: { ...parsed.metrics },
+    health: {
+      enabled: parsed.health.enabled,
+      livenessPath: parsed.health.liveness_path,
+      readinessPath: parsed.health.readiness_path,
+    },
     redis: {
       enabled: redis.enabled,
       host: redis.host,
@@ -270,10 +276,13 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
             publicKeyPath: resolve(plugins.public_key_path),
             publicKeyHash: plugins.public_key_hash.toLowerCase(),
           },
+    cacheStore: { memoryMaxSize: parsed.cache_store.memory_max_size },
     responseLimits: { maxResponseBodySize: parsed.response_limits.max_response_body_size },
     requestTimeoutMs: parsed.request_timeout,
+    shutdownDelayMs: parsed.shutdown_delay,
     shutdownTimeoutMs: parsed.shutdown_timeout,
     trustedProxies: [...parsed.trusted_proxies],
+    websocket: { idleTimeoutMs: parsed.websocket.idle_timeout },
     tls:
       tls === undefined
         ? undefined

@@ -181,6 +181,19 @@ function ttlMessage(input: unknown): string {
     : `expected whole seconds, got ${String(input)}`;
 }
 
+const IDLE_TIMEOUT_TEXT =
+  'Extension. A proxied WebSocket with no bytes in either direction for this long is closed ' +
+  '(close code 1001 to both sides); 0 = never. Default 5m.' +
+  DURATION_HINT;
+
+/** The `websocket` block: globally with defaults, per location without (keys left out inherit). */
+const globalWebsocketSchema = z.strictObject({
+  idle_timeout: durationField().prefault('5m').describe(IDLE_TIMEOUT_TEXT),
+});
+const locationWebsocketSchema = z.strictObject({
+  idle_timeout: durationField().optional().describe(IDLE_TIMEOUT_TEXT),
+});
+
 const locationSchema = z.strictObject({
   path: z
     .string()
@@ -204,6 +217,11 @@ const locationSchema = z.strictObject({
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
   enable_websocket: boolField().default(false).describe('Proxy WebSocket upgrades on this location.'),
+  websocket: locationWebsocketSchema
+    .prefault({})
+    .describe(
+      'Extension. WebSocket settings of this location; keys left out inherit the global `websocket` block.',
+    ),
   additional_headers: z
     .record(headerNameField(), headerValueField())
     .default({})
@@ -261,6 +279,24 @@ const metricsSchema = z.strictObject({
     .describe('Path of the metrics endpoint (never proxied).'),
 });
 
+const healthPathField = () =>
+  z.string().regex(/^\/[^?#\s]*$/, { error: 'must start with "/" and hold no query, fragment or space' });
+
+const healthSchema = z.strictObject({
+  enabled: boolField()
+    .default(false)
+    .describe(
+      'Extension. Serve the liveness and readiness endpoints on the main port (never proxied). Off by default so a config written for the original keeps proxying these paths.',
+    ),
+  liveness_path: healthPathField()
+    .default('/healthz')
+    .describe('Extension. Liveness: 200 while the process serves requests.'),
+  readiness_path: healthPathField()
+    .default('/readyz')
+    .describe(
+      'Extension. Readiness: 200 once started, 503 while starting, while draining after SIGTERM, and while a required Redis is down.',
+    ),
+});
 /** `host:port` of a Redis node (cluster seed or sentinel). */
 const redisNodeField = () =>
   z
@@ -357,6 +393,7 @@ export const configSchema = z.strictObject({
   hot_reload: boolField().default(false).describe('Watch the file and apply saved changes.'),
   logging: loggingSchema.prefault({}).describe('Logging.'),
   metrics: metricsSchema.prefault({}).describe('Prometheus metrics.'),
+  health: healthSchema.prefault({}).describe('Extension. Liveness and readiness endpoints for probes.'),
   redis: redisSchema
     .prefault({})
     .describe('The Redis used by `rate-limiter-redis` and a distributed `cache`.'),
@@ -365,6 +402,18 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Upstream transport settings.'),
   plugins: pluginsSchema.optional().describe('Signed plugins.'),
+  cache_store: z
+    .strictObject({
+      memory_max_size: sizeField()
+        .refine((size) => size > 0, { error: 'must be more than 0 bytes' })
+        .prefault(64 * MiB)
+        .describe(
+          'Extension. Bytes the in-process cache store may hold (bodies, headers, keys), shared by every location; least recently used entries go first. Default 64 MiB. Not used when `redis.enabled`.' +
+            SIZE_HINT,
+        ),
+    })
+    .prefault({})
+    .describe('Extension. Settings of the store behind the `cache` middleware.'),
   response_limits: z
     .strictObject({
       max_response_body_size: sizeField()
@@ -377,6 +426,12 @@ export const configSchema = z.strictObject({
   request_timeout: durationField()
     .prefault('30s')
     .describe('Limit for one proxied request to get its response headers; 0 = none.' + DURATION_HINT),
+  shutdown_delay: durationField()
+    .prefault(0)
+    .describe(
+      'Extension. On SIGTERM/SIGINT, readiness fails at once and the listener keeps serving this long before the drain starts, so load balancers stop sending traffic first.' +
+        DURATION_HINT,
+    ),
   shutdown_timeout: durationField()
     .prefault('15s')
     .describe(
@@ -390,6 +445,9 @@ export const configSchema = z.strictObject({
     )
     .default([])
     .describe('Extension. Peers (IPs or CIDRs) whose X-Forwarded-For is believed.'),
+  websocket: globalWebsocketSchema
+    .prefault({})
+    .describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
   server: serverSchema.prefault({}).describe('Extension. Limits on what clients send, and client timeouts.'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),

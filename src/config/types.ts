@@ -27,6 +27,11 @@ export interface HttpTransportConfig {
   insecureSkipVerify: boolean;
 }
 
+export interface WebSocketConfig {
+  /** No bytes in either direction for this long closes the connection; 0 = never. */
+  idleTimeoutMs: number;
+}
+
 export interface RateLimitingConfig {
   enabled: boolean;
   requestsPerSecond: number;
@@ -156,6 +161,8 @@ export interface LocationConfig {
   balancing?: BalancingConfig;
   replacePath: boolean;
   enableWebsocket: boolean;
+  /** Extension: effective WebSocket settings (the location's keys over the global ones). */
+  websocket: WebSocketConfig;
   /** Header name → value, in file order; names validated as tokens, values free of CR/LF/NUL. */
   additionalHeaders: Array<[name: string, value: string]>;
   /** Lower-cased header names. */
@@ -231,21 +238,35 @@ export interface ServerLimitsConfig {
   allowTrace: boolean;
 }
 
+/** Extension: liveness and readiness endpoints on the main port. */
+export interface HealthConfig {
+  enabled: boolean;
+  livenessPath: string;
+  readinessPath: string;
+}
+
 export interface DitoConfig {
   port: number;
   hotReload: boolean;
   logging: { enabled: boolean; verbose: boolean; level: LogLevel };
   metrics: { enabled: boolean; path: string };
+  health: HealthConfig;
   redis: RedisConfig;
   /** The global transport with defaults applied. */
   transport: HttpTransportConfig;
   plugins?: PluginsConfig;
+  /** Extension: the store behind the `cache` middleware. */
+  cacheStore: { memoryMaxSize: number };
   responseLimits: { maxResponseBodySize: number };
   requestTimeoutMs: number;
+  /** Extension: how long SIGTERM keeps serving with readiness failed before the drain starts. */
+  shutdownDelayMs: number;
   /** Extension: how long SIGTERM waits for in-flight requests. */
   shutdownTimeoutMs: number;
   /** Extension: peers (IPs or CIDRs) whose X-Forwarded-For is believed. */
   trustedProxies: string[];
+  /** Extension: global WebSocket settings (locations inherit them key by key). */
+  websocket: WebSocketConfig;
   /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
   tls?: ListenerTlsConfig;
   server: ServerLimitsConfig;

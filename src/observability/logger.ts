@@ -29,16 +29,15 @@ function stdoutDestination() {
 }
 
 export function createLogger(settings: LoggingSettings): Logger {
-  return pino(
-    {
-      enabled: settings.enabled,
-      level: settings.level,
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    stdoutDestination(),
-  );
+  const options = {
+    enabled: settings.enabled,
+    level: settings.level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  // A silent logger needs no stdout stream (and no flush timer).
+  return settings.enabled ? pino(options, stdoutDestination()) : pino(options);
 }
 
 /** Writes out buffered log lines now (at startup milestones and before exit). */

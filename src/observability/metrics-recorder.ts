@@ -59,10 +59,15 @@ export interface MetricsRecorder {
   target(pattern: string, target: string): TargetMetrics;
   /** A WebSocket connection was established (after the upgrade succeeded on both sides). */
   websocketOpened(): void;
-  /** A WebSocket connection opened with `websocketOpened()` on this recorder has closed. */
-  websocketClosed(): void;
+  /**
+   * A WebSocket connection opened with `websocketOpened()` on this recorder has closed, after
+   * `durationSeconds` (for `dito_websocket_connection_duration_seconds`; omitted: not observed).
+   */
+  websocketClosed(durationSeconds?: number): void;
   /** `count` WebSocket messages (data frames; default 1) went `direction`. */
   websocketMessage(direction: Direction, count?: number): void;
+  /** Bytes relayed on WebSockets (frames as they pass), for `dito_websocket_transferred_bytes_total`. */
+  websocketBytes(direction: Direction, bytes: number): void;
   /** Body bytes outside HTTP exchanges (WebSocket payloads) for `data_transferred_bytes_total`. */
   bytesTransferred(direction: Direction, bytes: number): void;
   /** A config reload finished: applied (`true`) or refused (`false`). */
@@ -98,6 +103,7 @@ export const noopMetrics: MetricsRecorder = {
   websocketOpened() {},
   websocketClosed() {},
   websocketMessage() {},
+  websocketBytes() {},
   bytesTransferred() {},
   recordReload() {},
   setConfigInfo() {},

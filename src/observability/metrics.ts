@@ -30,6 +30,11 @@ export const DURATION_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
+/**
+ * Seconds a WebSocket stays open: from a failed-fast second to a day-long dashboard session.
+ */
+export const WEBSOCKET_DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
 /** Methods that get their own `method` label value; any other becomes `OTHER` (bounded labels). */
 export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'];
 const METHOD_INDEX = new Map(KNOWN_METHODS.map((method, index) => [method, index]));
@@ -168,6 +173,8 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly bytesOutbound: CounterSeries;
   private readonly websocketMessages: Record<Direction, CounterSeries>;
   private readonly websocketsActive: GaugeFamily;
+  private readonly websocketBytesRelayed: Record<Direction, CounterSeries>;
+  private readonly websocketDuration: HistogramSeries;
   private readonly reloads: Record<'success' | 'failure', CounterSeries>;
   private readonly configInfo: GaugeFamily;
   private readonly configLoadedAt: GaugeFamily;
@@ -244,6 +251,22 @@ export class PrometheusMetrics implements MetricsRecorder {
       inbound: messages.series({ direction: 'inbound' }, true),
       outbound: messages.series({ direction: 'outbound' }, true),
     };
+    const websocketBytes = registry.counter(
+      'dito_websocket_transferred_bytes_total',
+      'Bytes relayed on WebSockets (frame headers included): inbound = from clients, outbound = to clients.',
+      ['direction'],
+    );
+    this.websocketBytesRelayed = {
+      inbound: websocketBytes.series({ direction: 'inbound' }, true),
+      outbound: websocketBytes.series({ direction: 'outbound' }, true),
+    };
+    this.websocketDuration = registry
+      .histogram(
+        'dito_websocket_connection_duration_seconds',
+        'How long proxied WebSocket connections stayed open (from the 101 to the last socket closed).',
+        WEBSOCKET_DURATION_BUCKETS,
+      )
+      .series({});
 
     const reloads = registry.counter(
       'dito_config_reloads_total',
@@ -376,8 +399,14 @@ export class PrometheusMetrics implements MetricsRecorder {
     this.websocketsActive.inc();
   }
 
-  websocketClosed(): void {
+  websocketClosed(durationSeconds?: number): void {
     this.websocketsActive.dec();
+    if (durationSeconds !== undefined) this.websocketDuration.observe(durationSeconds);
+  }
+
+  websocketBytes(direction: Direction, bytes: number): void {
+    const series = this.websocketBytesRelayed[direction];
+    if (series !== undefined) series.pending += bytes;
   }
 
   websocketMessage(direction: Direction, count = 1): void {

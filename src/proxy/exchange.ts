@@ -43,10 +43,17 @@ export interface Exchange {
   upstreamMs?: number;
   /** Retries done by the proxy (stale keep-alive connections, pool retries on another target). */
   retries: number;
+  /** The upstream response's headers as relayed (flat list), for verbose logs. */
+  responseHeaders?: string[];
   /** Middlewares that need to see the response register here. */
   observers?: ResponseObserver[];
   /** Middlewares edited `req.headers`: build the upstream headers from it, not `rawHeaders`. */
   headersEdited: boolean;
+  /**
+   * WebSocket upgrades only: continues the handshake once the location's middlewares let the
+   * request pass (the terminal of `CompiledLocation.upgrade` calls it).
+   */
+  upgrade?: { proceed(): void };
   /** Free-form per-request state for middlewares, keyed by middleware name. */
   locals?: Record<string, unknown>;
 }

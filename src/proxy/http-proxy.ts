@@ -198,6 +198,7 @@ class ProxyHandler {
     }
     const observers = exchange.observers;
     if (observers !== undefined) for (const o of observers) o.onHeaders?.(status, headers);
+    exchange.responseHeaders = headers;
     if (buffer) {
       this.status = status;
       this.headers = headers;

@@ -6,6 +6,7 @@ import {
   createCluster,
   createSentinel,
   ErrorReply,
+  RESP_TYPES,
   type RedisArgument,
   type RedisClientType,
   type RedisClusterType,
@@ -15,6 +16,7 @@ import type { RedisConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import {
   type FallbackOutcome,
+  type RedisCommandOptions,
   type RedisHandle,
   type RedisMode,
   type RedisState,
@@ -31,6 +33,8 @@ const BREAKER_THRESHOLD = 3;
  * (stopped, overloaded) would otherwise cost every request the full command timeout.
  */
 const BREAKER_PAUSE_MS = 1000;
+
+type SendOptions = { timeout: number; typeMapping?: Record<number, unknown> };
 
 type Client = RedisClientType | RedisClusterType | RedisSentinelType;
 
@@ -70,6 +74,8 @@ class RedisConnection implements RedisHandle {
   private readonly fallbacksLogged = new Set<string>();
   private readonly listeners = new Set<(state: RedisState, previous: RedisState) => void>();
   private readonly commandOptions: { timeout: number };
+  /** The same, with bulk strings as Buffers (binary-safe values such as cached bodies). */
+  private readonly bufferCommandOptions: { timeout: number; typeMapping: Record<number, unknown> };
 
   constructor(
     readonly settings: RedisConfig,
@@ -80,6 +86,7 @@ class RedisConnection implements RedisHandle {
     this.commandTimeoutMs = settings.commandTimeoutMs;
     // 0 = no per-command AbortSignal timer inside node-redis: `withDeadline` bounds every command.
     this.commandOptions = { timeout: 0 };
+    this.bufferCommandOptions = { timeout: 0, typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
     this.client = this.createClient();
     void this.connectInBackground();
   }
@@ -212,7 +219,11 @@ class RedisConnection implements RedisHandle {
     this.breakerOpen = false;
   }
 
-  command<T = unknown>(args: readonly RedisArgument[], key?: string): Promise<T> {
+  command<T = unknown>(
+    args: readonly RedisArgument[],
+    key?: string,
+    options?: RedisCommandOptions,
+  ): Promise<T> {
     if (!this.ready) {
       this.commandFailures++;
       return Promise.reject(new RedisUnavailableError(`redis is ${this.current}`));
@@ -221,7 +232,8 @@ class RedisConnection implements RedisHandle {
       this.commandFailures++;
       return Promise.reject(new RedisUnavailableError('redis is not answering'));
     }
-    return this.withDeadline(this.sendSafely<T>(args, key)).then(
+    const sendOptions = options?.buffers === true ? this.bufferCommandOptions : this.commandOptions;
+    return this.withDeadline(this.sendSafely<T>(args, key, sendOptions)).then(
       (value) => {
         if (this.consecutiveFailures !== 0) this.commandSucceeded();
         return value;
@@ -238,9 +250,13 @@ class RedisConnection implements RedisHandle {
     );
   }
 
-  private sendSafely<T>(args: readonly RedisArgument[], key: string | undefined): Promise<T> {
+  private sendSafely<T>(
+    args: readonly RedisArgument[],
+    key: string | undefined,
+    sendOptions: SendOptions,
+  ): Promise<T> {
     try {
-      return this.send<T>(args, key);
+      return this.send<T>(args, key, sendOptions);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -271,23 +287,23 @@ class RedisConnection implements RedisHandle {
     });
   }
 
-  private send<T>(args: readonly RedisArgument[], key: string | undefined): Promise<T> {
+  private send<T>(
+    args: readonly RedisArgument[],
+    key: string | undefined,
+    sendOptions: SendOptions,
+  ): Promise<T> {
     switch (this.mode) {
       case 'cluster':
         return (this.client as RedisClusterType).sendCommand<T>(
           key,
           false,
           args as RedisArgument[],
-          this.commandOptions,
+          sendOptions,
         );
       case 'sentinel':
-        return (this.client as RedisSentinelType).sendCommand<T>(
-          false,
-          args as RedisArgument[],
-          this.commandOptions,
-        );
+        return (this.client as RedisSentinelType).sendCommand<T>(false, args as RedisArgument[], sendOptions);
       default:
-        return (this.client as RedisClientType).sendCommand<T>(args, this.commandOptions);
+        return (this.client as RedisClientType).sendCommand<T>(args, sendOptions);
     }
   }
 

@@ -25,6 +25,11 @@ export interface RedisStats {
   fallbacks: Array<{ component: string; outcome: FallbackOutcome; count: number }>;
 }
 
+export interface RedisCommandOptions {
+  /** Bulk-string replies as Buffers instead of UTF-8 strings (binary values, e.g. cached bodies). */
+  buffers?: boolean;
+}
+
 export interface RedisHandle {
   readonly mode: RedisMode;
   /** The settings this handle was made from (compare with `sameRedisSettings`). */
@@ -39,7 +44,11 @@ export interface RedisHandle {
    * One command, failing fast: rejects at once while Redis is unreachable, and after
    * `commandTimeoutMs` at most. `key` is the command's first key (routes it on a Cluster).
    */
-  command<T = unknown>(args: readonly RedisArgument[], key?: string): Promise<T>;
+  command<T = unknown>(
+    args: readonly RedisArgument[],
+    key?: string,
+    options?: RedisCommandOptions,
+  ): Promise<T>;
   /** Runs a Lua script (EVALSHA, loading it on NOSCRIPT). On a Cluster all keys must share a slot. */
   runScript<T = unknown>(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<T>;
   /** Counts a decision taken without Redis; logs the first one of each outage per component. */

@@ -3,6 +3,7 @@
 // is closed here, in order.
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
+import { Health } from '../observability/health.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { createRedisHandle } from '../redis/connection.js';
 import type { RedisHandle } from '../redis/handle.js';
@@ -11,6 +12,7 @@ import { MetricsService } from '../observability/metrics-endpoint.js';
 import { Profiler } from '../observability/profiler.js';
 import { PluginError } from '../plugins/errors.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
+import { WebSocketProxy } from '../websocket/proxy.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -30,10 +32,17 @@ export class DitoApp {
   private profiler: Profiler | undefined;
   private reloading: Promise<boolean> | undefined;
   private stopping = false;
+  /** Open WebSockets live here, beside the runtimes: a reload does not cut them. */
+  readonly websockets = new WebSocketProxy();
   private plugins: LoadedPlugin[] = [];
   private watcher: ConfigWatcher | undefined;
   /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
   private redisHandle: RedisHandle | undefined;
+  /** Liveness/readiness: reads the running config and Redis connection on every probe. */
+  private readonly health = new Health(
+    () => this.loaded.config,
+    () => this.redisHandle,
+  );
 
   private constructor(
     private readonly options: AppOptions,
@@ -87,8 +96,10 @@ export class DitoApp {
       throw err;
     }
     this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
+    this.health.install(this.dito, this.loaded.config.health);
     const port = await this.dito.listen(this.loaded.config.port);
     if (this.options.enableProfiler) await this.startProfiler();
     this.logger.info(
@@ -101,6 +112,8 @@ export class DitoApp {
       'listening',
     );
     await this.updateWatcher();
+    // Only now is every part of startup done: readiness may pass.
+    this.health.markReady();
     flushLogs();
     return port;
   }
@@ -169,6 +182,7 @@ export class DitoApp {
     this.metrics.apply(dito, runtime);
     this.metrics.recorder.recordReload(true);
     this.metrics.recorder.setConfigInfo(loaded.sha256);
+    this.health.install(dito, loaded.config.health);
     const replacedPlugins = pluginsToClose(this.plugins, plugins);
     this.plugins = plugins;
     this.loaded = loaded;
@@ -244,11 +258,29 @@ export class DitoApp {
     if (this.stopping) return;
     this.stopping = true;
     const dito = this.dito;
-    this.logger.info({ signal, drain_timeout_ms: this.loaded.config.shutdownTimeoutMs }, 'shutting down');
+    // Fail readiness before anything else, so load balancers stop sending new traffic.
+    this.health.markDraining();
+    const { shutdownDelayMs, shutdownTimeoutMs } = this.loaded.config;
+    this.logger.info(
+      { signal, shutdown_delay_ms: shutdownDelayMs, drain_timeout_ms: shutdownTimeoutMs },
+      'shutting down',
+    );
     this.watcher?.close();
     await this.profiler?.close();
+    if (dito !== undefined && shutdownDelayMs > 0) {
+      // Still serving, readiness failed: the time endpoints and load balancers need to notice.
+      flushLogs();
+      await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+    }
     if (dito !== undefined) {
-      await dito.shutdown(this.loaded.config.shutdownTimeoutMs);
+      const drainMs = shutdownTimeoutMs;
+      // WebSockets may use the whole drain time, then get close code 1001. The server's forced
+      // close cannot reach them (Node stops tracking a socket once it is upgraded) and its
+      // shutdown waits for every socket: this timer is what lets it finish.
+      const timer = setTimeout(() => void this.websockets.closeAll(), drainMs);
+      await dito.shutdown(drainMs);
+      clearTimeout(timer);
+      await this.websockets.closeAll();
       await dito.runtime.close();
     }
     await closePlugins(this.plugins, this.logger);

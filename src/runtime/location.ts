@@ -6,6 +6,7 @@ import type { Middleware } from '../middlewares/types.js';
 import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import type { WebSocketUpstream } from '../websocket/upstream.js';
 
 export interface CompiledLocation {
   readonly config: LocationConfig;
@@ -31,6 +32,10 @@ export interface CompiledLocation {
   readonly middlewares: readonly Middleware[];
   /** The middleware chain ending in the proxy: what a matched request runs. */
   readonly handle: Handler;
+  /** `enable_websocket` locations: the same middlewares, ending in the WebSocket handshake. */
+  readonly upgrade?: Handler;
+  /** `enable_websocket` locations: how the handshake reaches the upstream. */
+  readonly websocket?: WebSocketUpstream;
   readonly maxResponseBodySize: number;
   /** 0 = unlimited. */
   readonly maxRequestBodySize: number;

@@ -18,6 +18,8 @@ import { Router } from '../routing/router.js';
 import { UpstreamClients } from '../transport/upstream-clients.js';
 import { type CompiledUpstreams, compileUpstreams } from '../upstream/compile.js';
 import { TargetStates } from '../upstream/target-state.js';
+import { continueUpgrade } from '../websocket/proxy.js';
+import { compileWebSocketUpstream } from '../websocket/upstream.js';
 import type { CompiledLocation } from './location.js';
 import { builtinMiddlewares, type MiddlewareFactory } from './middleware-registry.js';
 
@@ -144,6 +146,13 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
           stripAcceptEncoding: transport.disableCompression,
           allowUnderscores: config.server.allowUnderscoresInHeaders,
         },
+        websocketFor: location.enableWebsocket
+          ? (url) =>
+              compileWebSocketUpstream(url, transport, {
+                requestTimeoutMs: config.requestTimeoutMs,
+                idleTimeoutMs: location.websocket.idleTimeoutMs,
+              })
+          : undefined,
         states,
         metrics,
         logger,
@@ -169,6 +178,10 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         middlewares,
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
+        upgrade: location.enableWebsocket
+          ? compileChain(middlewares, continueUpgrade, onMiddlewareError, onMiddlewareWarning)
+          : undefined,
+        websocket: primary.websocket,
         maxResponseBodySize: location.maxResponseBodySize,
         maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,

@@ -131,6 +131,11 @@ export class DitoServer {
     return this.openConnections;
   }
 
+  /** True once `shutdown()` began: the listener is closed and connections are draining. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   /** Serves `path` on the main port before routing (exact match on the normalised path). */
   addLocalHandler(path: string, handler: LocalHandler): void {
     this.localHandlers.set(path, handler);
@@ -333,7 +338,9 @@ export class DitoServer {
       const auth = location?.config.auth;
       const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
       entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
-      entry.response_headers = headersForLog(flattenOutgoing(res));
+      // Relayed upstream headers were written as a list (not kept by `res`); Dito's own answers
+      // (errors, middleware replies) were set on `res` and are read back from it.
+      entry.response_headers = headersForLog(exchange.responseHeaders ?? flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
     }
@@ -351,7 +358,12 @@ export class DitoServer {
       this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
-    if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
+    if (
+      location?.config.enableWebsocket &&
+      this.upgradeHandler !== undefined &&
+      !this.draining &&
+      isWebSocketUpgrade(req)
+    ) {
       const target = splitTarget(req.url ?? '/');
       const exchange: Exchange = {
         req,
@@ -374,7 +386,8 @@ export class DitoServer {
       this.upgradeHandler(exchange, location, socket, head, runtime);
       return;
     }
-    // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
+    // Not a WebSocket location (or another protocol, such as `curl --http2`'s h2c upgrade, which
+    // the client accepts being ignored): serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
     // connection closes after this one answer.
     if (head.length > 0) socket.unshift(head);
@@ -406,6 +419,13 @@ export class DitoServer {
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
     this.refuseRaw(socket, code);
   }
+}
+
+/** A WebSocket opening handshake (RFC 6455 4.1): GET with `websocket` among the Upgrade tokens. */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
 
 function flattenOutgoing(res: ServerResponse): string[] {

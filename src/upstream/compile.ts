@@ -8,6 +8,7 @@ import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { compileTargetPath } from '../routing/router.js';
 import { httpOrigin } from '../transport/upstream-clients.js';
+import type { WebSocketUpstream } from '../websocket/upstream.js';
 import { HealthChecker } from './health-check.js';
 import { hashString } from './policies.js';
 import { UpstreamPool } from './pool.js';
@@ -19,6 +20,8 @@ export interface UpstreamBuildContext {
   dispatcherFor(url: URL): Dispatcher;
   /** Header plan options shared by every target of the location (all but `host`). */
   headerOptions: Omit<Parameters<typeof compileRequestHeaderPlan>[0], 'host' | 'forUpgrade'>;
+  /** `enable_websocket` locations: how an upgrade reaches a target. */
+  websocketFor?: (url: URL) => WebSocketUpstream;
   states: TargetStates;
   metrics: MetricsRecorder;
   logger: Logger;
@@ -48,6 +51,7 @@ export function compileTarget(url: URL, context: UpstreamBuildContext): Upstream
     headerPlan: compileRequestHeaderPlan(options),
     upgradeHeaderPlan: compileRequestHeaderPlan({ ...options, forUpgrade: true }),
     dispatcher: context.dispatcherFor(url),
+    websocket: context.websocketFor?.(url),
   };
 }
 

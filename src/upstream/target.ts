@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { TargetMetrics } from '../observability/metrics-recorder.js';
 import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
+import type { WebSocketUpstream } from '../websocket/upstream.js';
 import type { TargetState } from './target-state.js';
 
 /** What the proxy (HTTP or WebSocket) needs to send a request to one target. */
@@ -18,6 +19,8 @@ export interface UpstreamTarget {
   /** Header plan for WebSocket handshakes (keeps Upgrade/Connection). */
   readonly upgradeHeaderPlan: RequestHeaderPlan;
   readonly dispatcher: Dispatcher;
+  /** `enable_websocket` locations: how an upgrade reaches this target. */
+  readonly websocket?: WebSocketUpstream;
 }
 
 /** A target inside a pool. */

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { baseConfig, type DitoProcess, startDito } from '../helpers/dito.js';
-import { freePort, request, waitFor } from '../helpers/net.js';
+import { freePort, request, sleep, waitFor } from '../helpers/net.js';
 import { hammer, HEALTH_PATH, type NamedUpstream, startNamedUpstream } from '../helpers/named-upstream.js';
+import { closed, nextMessage, openClient, startWsUpstream, type WsUpstream } from '../helpers/ws-upstream.js';
 
 describe('upstream pools', () => {
   let a: NamedUpstream;
@@ -325,5 +326,61 @@ describe('upstream pools: health, failover and limits', () => {
       text,
       /dito_upstream_target_duration_seconds_count\{path="\^\/checked",target="[^"]+"\} [1-9]/,
     );
+  });
+});
+
+describe('upstream pools: WebSocket upgrades', () => {
+  let first: WsUpstream;
+  let second: WsUpstream;
+  let dito: DitoProcess;
+  let deadPort: number;
+
+  before(async () => {
+    [first, second] = await Promise.all([startWsUpstream(), startWsUpstream()]);
+    deadPort = await freePort();
+    dito = await startDito(
+      baseConfig([
+        { path: '^/ws', targets: [first.url, second.url], enable_websocket: true },
+        {
+          path: '^/down',
+          targets: [`ws://127.0.0.1:${deadPort}`],
+          enable_websocket: true,
+          health_check: { path: '/', interval: '100ms', timeout: '100ms', unhealthy_threshold: 1 },
+        },
+      ]),
+    );
+  });
+
+  after(async () => {
+    await dito?.stop();
+    await Promise.all([first?.close(), second?.close()]);
+  });
+
+  test('upgrades are balanced over the targets and relay both ways', async () => {
+    const wsUrl = dito.url.replace('http:', 'ws:');
+    for (let i = 0; i < 4; i++) {
+      const socket = await openClient(`${wsUrl}/ws`);
+      const reply = nextMessage(socket);
+      socket.send(`hello ${i}`);
+      assert.equal((await reply).data.toString(), `hello ${i}`);
+      socket.close();
+      await closed(socket);
+    }
+    assert.equal(first.handshakes.length, 2);
+    assert.equal(second.handshakes.length, 2);
+  });
+
+  test('no healthy target → the upgrade gets 503 JSON', async () => {
+    await sleep(300);
+    const reply = await request(`${dito.url}/down`, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
+    assert.equal(reply.status, 503);
+    assert.equal(reply.json<{ error: { type: string } }>().error.type, 'DITO_ERR_NO_HEALTHY_UPSTREAM');
   });
 });
