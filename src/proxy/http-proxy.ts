@@ -356,7 +356,7 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
   let target: Pick<CompiledLocation, 'headerPlan' | 'targetPath' | 'origin'> = location;
   let session: PoolSession | undefined;
   if (location.pool !== undefined) {
-    const picked = location.pool.session(exchange, raw);
+    const picked = location.pool.session(exchange, raw, hasBody);
     if (typeof picked === 'string') {
       // No target can take it (all down, or all at their circuit breaker limit): 503 at once.
       exchange.errorCode = picked;
@@ -364,7 +364,6 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
       return;
     }
     session = picked;
-    session.hasBody = hasBody;
     target = session.target;
   }
   const headers = buildUpstreamHeaders(raw, target.headerPlan, exchange);

@@ -111,11 +111,11 @@ export class UpstreamPool {
     return this.picker.pick(this.targets, this.usable, keyHash) ?? this.refusal();
   }
 
-  /** Starts following one HTTP request; undefined (with the refusal) when no target can take it. */
-  session(exchange: Exchange, raw: readonly string[]): PoolSession | PickRefusal {
+  /** Starts following one HTTP request, or says why no target can take it. */
+  session(exchange: Exchange, raw: readonly string[], hasBody: boolean): PoolSession | PickRefusal {
     const picked = this.pickTarget(exchange);
     if (typeof picked === 'string') return picked;
-    return new PoolSession(this, exchange, picked, raw);
+    return new PoolSession(this, exchange, picked, raw, hasBody);
   }
 
   /** For retries: the best usable target not tried yet, else the best usable one. */
@@ -178,6 +178,8 @@ export class PoolSession {
     public target: PoolTarget,
     /** The client's headers as forwarded (retries rebuild them for another target's Host). */
     readonly raw: readonly string[],
+    /** The request carries a body (whether or not any of it was sent yet). */
+    private readonly hasBody: boolean,
   ) {}
 
   /** The attempt on `target` is being dispatched. */
@@ -223,9 +225,6 @@ export class PoolSession {
     const req = this.exchange.req;
     return { idempotent: IDEMPOTENT_METHODS.has(req.method!), hasBody: this.hasBody, bodySent };
   }
-
-  /** Set by the proxy: the request carries a body. */
-  hasBody = false;
 
   private budgetAllows(): number {
     if (this.retries >= this.pool.retry.attempts) return -1;
