@@ -5,6 +5,7 @@ import { createLogger } from '../observability/logger.js';
 import { DitoApp } from '../runtime/app.js';
 import { verifyPluginsOnly } from '../plugins/loader.js';
 import { verifiedPluginFactories } from '../runtime/plugin-middlewares.js';
+import { loadListenerTls } from '../runtime/listener.js';
 import { buildRuntime } from '../runtime/runtime.js';
 
 interface CliOptions {
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
       const loaded = await loadConfigFile(options.configPath);
       // Signatures are verified without running any plugin code.
       const plugins = loaded.config.plugins ? await verifyPluginsOnly(loaded.config.plugins) : [];
+      loadListenerTls(loaded);
       // Building the runtime checks what the schema cannot: middleware names, certificate files.
       const runtime = buildRuntime(loaded, {
         logger: createLogger({ ...loaded.config.logging, enabled: false }),

@@ -48,8 +48,6 @@ export function compileRequestHeaderPlan(options: {
   host: string;
   additional: ReadonlyArray<readonly [string, string]>;
   excluded: readonly string[];
-  /** `disable_compression`: ask the upstream for identity bodies. */
-  stripAcceptEncoding: boolean;
   /** Keep `Upgrade`/`Connection: upgrade` (WebSocket handshakes). */
   forUpgrade?: boolean;
   /** Forward header names with `_` or `.` (off by default, like nginx's underscores_in_headers). */
@@ -69,7 +67,6 @@ export function compileRequestHeaderPlan(options: {
     if (DITO_OWNED.includes(lower)) overridden.add(lower);
     additional.push(name, value);
   }
-  if (options.stripAcceptEncoding) drop.add('accept-encoding');
   return {
     drop,
     additional,
@@ -104,7 +101,9 @@ export interface ForwardingFacts {
 
 /**
  * The upstream request's headers as a flat [name, value, ...] list, from the client's raw
- * headers (as received, or as a middleware left them).
+ * headers (as received, or as a middleware left them). HTTP/2 clients' pseudo-headers
+ * (`:method`, `:path`, `:scheme`, `:authority`) are never forwarded; `:authority` stands in for
+ * `Host` as the X-Forwarded-Host value (HTTP/2 clients usually send no `Host`).
  */
 export function buildUpstreamHeaders(
   raw: readonly string[],
@@ -118,6 +117,10 @@ export function buildUpstreamHeaders(
   let clientHost: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (name === ':authority') clientHost ??= raw[i + 1]!;
+      continue;
+    }
     const lower = name.toLowerCase();
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
     if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;

@@ -11,9 +11,13 @@ import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
 
+/** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-/** Error codes of a connection the upstream closed before it answered: safe to retry once. */
+/**
+ * Error codes of a reused keep-alive connection that the upstream closed just as Dito wrote to it
+ * (undici's "other side closed", a reset, a write to a closed pipe): safe to retry once.
+ */
 const STALE_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
@@ -48,8 +52,14 @@ export function classifyUpstreamError(err: unknown): ErrorCode {
   return 'DITO_ERR_UPSTREAM_RESET';
 }
 
-/** Called when an exchange's upstream error needs logging (the proxy does not log itself). */
+/**
+ * Called when an exchange's upstream error needs logging (the proxy does not log itself). Limit
+ * hits come here too, as code `DITO_ERR_RESPONSE_TOO_LARGE` with a DitoError carrying details.
+ */
 export type UpstreamErrorReporter = (exchange: Exchange, code: ErrorCode, err: unknown) => void;
+
+/** Where a response went over its size limit. */
+type LimitStage = 'content_length' | 'buffered' | 'streaming';
 
 /**
  * One request's journey upstream and back. Holds per-request state as fields so that the
@@ -193,7 +203,7 @@ class ProxyHandler {
     const buffer = location.bufferResponse && hasBody;
     const { headers, contentLength } = buildResponseHeaders(rawHeaders, exchange.requestId, buffer);
     if (hasBody && contentLength > location.maxResponseBodySize) {
-      this.overLimit();
+      this.overLimit('content_length');
       return false;
     }
     const observers = exchange.observers;
@@ -215,7 +225,13 @@ class ProxyHandler {
     if (this.done || this.retryPlan !== undefined) return true;
     this.received += chunk.length;
     if (this.received > this.location.maxResponseBodySize) {
-      this.overLimit();
+      if (this.chunks !== undefined) this.overLimit('buffered');
+      // Streaming: what fits under the limit still goes out before the cut.
+      else
+        this.overLimit(
+          'streaming',
+          chunk.subarray(0, chunk.length - (this.received - this.location.maxResponseBodySize)),
+        );
       return false;
     }
     const observers = this.exchange.observers;
@@ -260,14 +276,25 @@ class ProxyHandler {
     if (this.session !== undefined && this.retryOnPool(err, code)) return;
     if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
-      this.redispatch();
+      this.abortUpstream = undefined;
+      this.session?.begin();
+      // On a connection certainly new: the pool's other idle connections may be just as stale
+      // (an upstream closing idle sockets on a timer closes them together).
+      const client = (this.session?.target ?? this.location).upstream.freshClient();
+      client.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+      // Graceful: the client closes once this one request is done.
+      void client.close();
       return;
     }
     this.report(exchange, code, err);
     this.fail(err);
   }
 
-  /** A reused keep-alive connection the upstream had just closed: retry once, if safe. */
+  /**
+   * A reused keep-alive connection the upstream had just closed: retry once, if safe — an
+   * idempotent method, nothing of the answer received, and no request body (a body stream
+   * undici has started reading cannot be replayed, so requests with one are never retried).
+   */
   private canRetry(err: Error): boolean {
     if (this.responseStarted || this.bodySent || this.exchange.retries > 0) return false;
     if (!IDEMPOTENT.has(this.exchange.req.method!)) return false;
@@ -290,14 +317,28 @@ class ProxyHandler {
     });
   }
 
-  private overLimit(): void {
+  private overLimit(stage: LimitStage, tail?: Buffer): void {
     const exchange = this.exchange;
     this.abortUpstream?.(new ClientGone('response over the size limit'));
     exchange.errorCode = 'DITO_ERR_RESPONSE_TOO_LARGE';
+    this.report(
+      exchange,
+      'DITO_ERR_RESPONSE_TOO_LARGE',
+      new DitoError('DITO_ERR_RESPONSE_TOO_LARGE', {
+        limit_bytes: this.location.maxResponseBodySize,
+        location: this.location.pattern,
+        stage,
+      }),
+    );
     if (this.chunks === undefined && exchange.res.headersSent) {
-      // Streaming and already under way: cut the connection so the truncation is visible.
+      // Streaming and already under way: send the bytes up to the limit, then cut the connection
+      // so the truncation is visible (a chunked or length-framed body that never completes).
       this.finish(new DitoError('DITO_ERR_RESPONSE_TOO_LARGE'));
-      exchange.res.destroy();
+      if (tail !== undefined && tail.length > 0) {
+        exchange.bytesOut += tail.length;
+        exchange.res.write(tail);
+      }
+      cutAfterFlush(exchange);
       return;
     }
     this.chunks = undefined;
@@ -329,9 +370,30 @@ class ProxyHandler {
   }
 }
 
+/**
+ * Closes the client's connection once what was already written has left, so the client sees a
+ * body that stops short (chunked without its last chunk, or fewer bytes than Content-Length).
+ * A plain destroy would drop the bytes still queued; HTTP/2 resets just this one stream.
+ */
+function cutAfterFlush(exchange: Exchange): void {
+  const { req, res } = exchange;
+  const socket = res.socket;
+  if (req.httpVersionMajor === 2 || socket === null) {
+    res.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end();
+}
+
 /** Whether the client's request carries a body (framing already validated by Node's parser). */
 function requestHasBody(exchange: Exchange): boolean {
-  const headers = exchange.req.headers;
+  const req = exchange.req;
+  // HTTP/2 frames bodies itself: a request has one unless its HEADERS frame ended the stream.
+  if (req.httpVersionMajor === 2) {
+    return (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+  }
+  const headers = req.headers;
   if (headers['transfer-encoding'] !== undefined) return true;
   const length = headers['content-length'];
   return length !== undefined && length !== '0';

@@ -15,6 +15,8 @@ import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '..
 import { WebSocketProxy } from '../websocket/proxy.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
+import { UpstreamPools } from '../transport/upstream-clients.js';
+import { createHttpsListener, loadListenerTls, reloadListenerTls } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { DitoServer } from './server.js';
 
@@ -43,6 +45,8 @@ export class DitoApp {
     () => this.loaded.config,
     () => this.redisHandle,
   );
+  /** Upstream pools shared by successive runtimes (a reload keeps unchanged ones warm). */
+  private readonly upstreamPools = new UpstreamPools();
 
   private constructor(
     private readonly options: AppOptions,
@@ -78,6 +82,9 @@ export class DitoApp {
   }
 
   async start(): Promise<number> {
+    const tls = this.loaded.config.tls;
+    // Listener certificates are read (and checked) before anything else starts.
+    const tlsFiles = loadListenerTls(this.loaded);
     this.plugins = await this.loadPluginsFor(this.loaded, this.logger, []);
     const settings = this.loaded.config.redis;
     // Connects in the background: a Redis that is down never delays or prevents the start.
@@ -89,13 +96,17 @@ export class DitoApp {
         plugins: pluginMiddlewareFactories(this.plugins),
         redis: this.redisHandle,
         metrics: this.metrics.recorderFor(this.loaded.config),
+        upstreamPools: this.upstreamPools,
       });
     } catch (err) {
       await closePlugins(this.plugins, this.logger);
       await this.redisHandle?.close();
       throw err;
     }
-    this.dito = new DitoServer(runtime, { logger: this.logger });
+    this.dito = new DitoServer(runtime, {
+      logger: this.logger,
+      createListener: tls === undefined ? undefined : () => createHttpsListener(tls, tlsFiles!),
+    });
     this.dito.setUpgradeHandler(this.websockets.handleUpgrade);
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
@@ -105,6 +116,7 @@ export class DitoApp {
     this.logger.info(
       {
         port,
+        protocol: tls === undefined ? 'http' : 'https',
         config: this.loaded.file,
         config_sha256: this.loaded.sha256,
         locations: this.loaded.config.locations.length,
@@ -155,10 +167,10 @@ export class DitoApp {
       runtime = buildRuntime(loaded, {
         logger,
         plugins: pluginMiddlewareFactories(plugins),
-        previous: dito.runtime,
         carry: dito.runtime.carry,
         redis,
         metrics: this.metrics.recorderFor(loaded.config),
+        upstreamPools: this.upstreamPools,
       });
     } catch (err) {
       // Plugins this attempt loaded (and the running config does not use) are released again.
@@ -176,6 +188,13 @@ export class DitoApp {
         { running_port: this.loaded.config.port, new_port: loaded.config.port },
         'port changed: restart Dito to listen on the new port; the rest of the config is applied',
       );
+    }
+    if (!this.applyListenerTls(loaded, runtime.logger)) {
+      await runtime.close();
+      await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
+      if (redis !== this.redisHandle) void redis?.close();
+      this.metrics.recorder.recordReload(false);
+      return false;
     }
     const previous = dito.swapRuntime(runtime);
     const previousRedis = this.redisHandle;
@@ -237,6 +256,34 @@ export class DitoApp {
     report();
     handle.onStateChange(report);
     return handle;
+  }
+
+  /**
+   * Re-reads the listener's certificate files on reload (new connections get them). Turning TLS
+   * on or off, or client certificates on or off, needs a restart, as a port change does.
+   * Returns false (reload refused) when the files cannot be read or are not a valid pair.
+   */
+  private applyListenerTls(loaded: LoadedConfig, logger: Logger): boolean {
+    const before = this.loaded.config.tls;
+    const after = loaded.config.tls;
+    if (
+      (before === undefined) !== (after === undefined) ||
+      (before?.caFile === undefined) !== (after?.caFile === undefined)
+    ) {
+      logger.warn(
+        { running_tls: before !== undefined, new_tls: after !== undefined },
+        'tls listener settings changed: restart Dito to apply them; the rest of the config is applied',
+      );
+      return true;
+    }
+    if (before === undefined || after === undefined || this.dito === undefined) return true;
+    try {
+      reloadListenerTls(this.dito.server, after, loadListenerTls(loaded)!);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'config reload refused');
+      return false;
+    }
+    return true;
   }
 
   /**

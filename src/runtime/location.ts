@@ -7,6 +7,7 @@ import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { WebSocketUpstream } from '../websocket/upstream.js';
+import type { Upstream } from '../transport/upstream-clients.js';
 
 export interface CompiledLocation {
   readonly config: LocationConfig;
@@ -23,6 +24,9 @@ export interface CompiledLocation {
   readonly headerPlan: RequestHeaderPlan;
   /** Header plan for WebSocket handshakes (keeps Upgrade/Connection). */
   readonly upgradeHeaderPlan: RequestHeaderPlan;
+  /** The upstream pool and a way to a fresh connection (for the stale keep-alive retry). */
+  readonly upstream: Upstream;
+  /** `upstream.pool`, as a plain dispatcher. */
   readonly dispatcher: Dispatcher;
   /**
    * Locations with `targets` (or any pool key): the pool a request picks its target from. The

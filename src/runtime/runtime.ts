@@ -10,12 +10,13 @@ import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
 import { type MetricsRecorder, noopMetrics } from '../observability/metrics-recorder.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
-import { sendError } from '../proxy/errors.js';
+import { type DitoError, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
 import type { RedisHandle } from '../redis/handle.js';
 import { Router } from '../routing/router.js';
-import { UpstreamClients } from '../transport/upstream-clients.js';
+import { transportWarnings } from '../transport/transport-warnings.js';
+import { UpstreamClients, type UpstreamPools } from '../transport/upstream-clients.js';
 import { type CompiledUpstreams, compileUpstreams } from '../upstream/compile.js';
 import { TargetStates } from '../upstream/target-state.js';
 import { continueUpgrade } from '../websocket/proxy.js';
@@ -48,10 +49,10 @@ export interface RuntimeDependencies {
   carry?: Map<string, unknown>;
   /** Metrics recorder; defaults to the no-op one. */
   metrics?: MetricsRecorder;
-  /** The running runtime, when this one is built by a reload. */
-  previous?: Runtime;
   /** The process's Redis connection (when `redis.enabled`); owned by the app, not the runtime. */
   redis?: RedisHandle;
+  /** The process's upstream pools: a reload reuses those whose (origin, transport) is unchanged. */
+  upstreamPools?: UpstreamPools;
 }
 
 function resolveMiddlewares(
@@ -91,21 +92,30 @@ function resolveMiddlewares(
   });
 }
 
-/** A target's connection pool; unreadable certificate files become config errors at their key. */
+/** A target's upstream; unreadable or invalid certificate files become config errors at their key. */
 function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: UpstreamClients, target: URL) {
   try {
     return clients.get(target, location.transport);
   } catch (err) {
-    const t = location.transport;
-    const key = ['cert_file', 'key_file', 'ca_file'].find((k) => {
-      const file = k === 'cert_file' ? t.certFile : k === 'key_file' ? t.keyFile : t.caFile;
-      return file !== undefined && String((err as Error).message).includes(file);
+    const message = String((err as Error).message);
+    const own = location.transport;
+    const global = loaded.config.transport;
+    const files = { cert_file: own.certFile, key_file: own.keyFile, ca_file: own.caFile } as const;
+    const globalFiles = { cert_file: global.certFile, key_file: global.keyFile, ca_file: global.caFile };
+    const key = (Object.keys(files) as Array<keyof typeof files>).find((k) => {
+      const file = files[k];
+      return file !== undefined && message.includes(file);
     });
-    const path = ['locations', location.index, 'transport', 'http', key ?? 'cert_file'];
+    const name = key ?? 'cert_file';
+    // A file inherited from the global block is reported where it is written.
+    const inherited = files[name] !== undefined && files[name] === globalFiles[name];
+    const path = inherited
+      ? ['transport', 'http', name]
+      : ['locations', location.index, 'transport', 'http', name];
     throw new ConfigError(
       loaded.locate(path),
-      `locations[${location.index}].transport.http.${key ?? 'cert_file'}`,
-      `cannot read certificate file: ${(err as Error).message}`,
+      inherited ? `transport.http.${name}` : `locations[${location.index}].transport.http.${name}`,
+      `cannot use certificate file: ${message}`,
     );
   }
 }
@@ -113,7 +123,7 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
-  const clients = new UpstreamClients(deps.previous?.clients);
+  const clients = new UpstreamClients(deps.upstreamPools);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
   const states = new TargetStates(carry);
@@ -121,11 +131,31 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
   const metrics = deps.metrics ?? noopMetrics;
 
   const reportUpstreamError: UpstreamErrorReporter = (exchange, code, err) => {
+    if (code === 'DITO_ERR_RESPONSE_TOO_LARGE') {
+      // Every limit hit: one warn line (the metrics layer counts it from exchange.errorCode).
+      logger.warn(
+        {
+          request_id: exchange.requestId,
+          path: exchange.path,
+          upstream: exchange.upstream,
+          code,
+          ...(err as DitoError).details,
+        },
+        'response body over the size limit',
+      );
+      return;
+    }
     logger.warn(
       { request_id: exchange.requestId, upstream: exchange.upstream, code, err: (err as Error)?.message },
       'upstream request failed',
     );
   };
+  for (const warning of transportWarnings(loaded)) {
+    logger.warn(
+      { at: warning.at, key: warning.key, location: warning.location },
+      `transport setting not honoured exactly: ${warning.key} ${warning.message}`,
+    );
+  }
   const onMiddlewareError = (exchange: Exchange, middleware: string, err: unknown): void => {
     logger.error({ request_id: exchange.requestId, middleware, err }, 'middleware failed');
     exchange.errorCode = 'DITO_ERR_INTERNAL';
@@ -139,11 +169,10 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
     const locations = config.locations.map((location): CompiledLocation => {
       const transport = location.transport;
       const upstreams = compileUpstreams(location, {
-        dispatcherFor: (url) => upstreamFor(loaded, location, clients, url),
+        upstreamFor: (url) => upstreamFor(loaded, location, clients, url),
         headerOptions: {
           additional: location.additionalHeaders,
           excluded: location.excludedHeaders,
-          stripAcceptEncoding: transport.disableCompression,
           allowUnderscores: config.server.allowUnderscoresInHeaders,
         },
         websocketFor: location.enableWebsocket
@@ -173,6 +202,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         replacePath: location.replacePath,
         headerPlan: primary.headerPlan,
         upgradeHeaderPlan: primary.upgradeHeaderPlan,
+        upstream: primary.upstream,
         dispatcher: primary.dispatcher,
         pool: upstreams.pool,
         middlewares,

@@ -88,7 +88,11 @@ export class DitoServer {
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
-    server.on('connect', (req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // HTTP/2 (HTTPS listener) hands over a response object, not a socket: answer with JSON.
+      if (req.httpVersionMajor === 2) this.handleRequest(req, socket as unknown as ServerResponse);
+      else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -218,7 +222,8 @@ export class DitoServer {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE' && !this.allowTrace) {
+    // CONNECT reaches here only over HTTP/2 (see the 'connect' listener): no tunnels.
+    if ((req.method === 'TRACE' && !this.allowTrace) || req.method === 'CONNECT') {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }

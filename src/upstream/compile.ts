@@ -1,13 +1,12 @@
 // Load-time construction of a location's upstreams: one compiled target per URL (its own path
 // rewrite, Host header plan and connection pool) and, for pool locations, the `UpstreamPool` with
 // target states taken over from the previous runtime and health checkers started for new ones.
-import type { Dispatcher } from 'undici';
 import type { LocationConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { compileTargetPath } from '../routing/router.js';
-import { httpOrigin } from '../transport/upstream-clients.js';
+import { httpOrigin, type Upstream } from '../transport/upstream-clients.js';
 import type { WebSocketUpstream } from '../websocket/upstream.js';
 import { HealthChecker } from './health-check.js';
 import { hashString } from './policies.js';
@@ -17,7 +16,7 @@ import { TargetState, type TargetStates } from './target-state.js';
 
 export interface UpstreamBuildContext {
   /** The connection pool for a target of this location (config errors thrown at the right key). */
-  dispatcherFor(url: URL): Dispatcher;
+  upstreamFor(url: URL): Upstream;
   /** Header plan options shared by every target of the location (all but `host`). */
   headerOptions: Omit<Parameters<typeof compileRequestHeaderPlan>[0], 'host' | 'forUpgrade'>;
   /** `enable_websocket` locations: how an upgrade reaches a target. */
@@ -43,6 +42,7 @@ const checkers = new WeakMap<TargetState, HealthChecker>();
 export function compileTarget(url: URL, context: UpstreamBuildContext): UpstreamTarget {
   // URL drops default ports already, which is what Host must carry.
   const options = { ...context.headerOptions, host: url.host };
+  const upstream = context.upstreamFor(url);
   return {
     url,
     label: targetLabel(url),
@@ -50,7 +50,8 @@ export function compileTarget(url: URL, context: UpstreamBuildContext): Upstream
     targetPath: compileTargetPath(url),
     headerPlan: compileRequestHeaderPlan(options),
     upgradeHeaderPlan: compileRequestHeaderPlan({ ...options, forUpgrade: true }),
-    dispatcher: context.dispatcherFor(url),
+    upstream,
+    dispatcher: upstream.pool,
     websocket: context.websocketFor?.(url),
   };
 }

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { TargetMetrics } from '../observability/metrics-recorder.js';
 import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
+import type { Upstream } from '../transport/upstream-clients.js';
 import type { WebSocketUpstream } from '../websocket/upstream.js';
 import type { TargetState } from './target-state.js';
 
@@ -18,6 +19,9 @@ export interface UpstreamTarget {
   readonly headerPlan: RequestHeaderPlan;
   /** Header plan for WebSocket handshakes (keeps Upgrade/Connection). */
   readonly upgradeHeaderPlan: RequestHeaderPlan;
+  /** The target's connection pool and a way to a fresh connection (stale keep-alive retry). */
+  readonly upstream: Upstream;
+  /** `upstream.pool`, as a plain dispatcher. */
   readonly dispatcher: Dispatcher;
   /** `enable_websocket` locations: how an upgrade reaches this target. */
   readonly websocket?: WebSocketUpstream;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dispatcher } from 'undici';
+import type { Upstream } from '../../src/transport/upstream-clients.js';
 import { noopMetrics } from '../../src/observability/metrics-recorder.js';
 import { readCookie } from '../../src/upstream/hash-key.js';
 import {
@@ -26,6 +27,7 @@ function targets(weights: number[]): PoolTarget[] {
       targetPath: { base: '', full: '/', query: '' },
       headerPlan: undefined as never,
       upgradeHeaderPlan: undefined as never,
+      upstream: {} as Upstream,
       dispatcher: {} as Dispatcher,
       index,
       weight,
