@@ -240,6 +240,8 @@ export class PoolSession {
 
   /** After an answer with `status` (already passed to `answered`): where to try again, or undefined. */
   retryAfterStatus(status: number, rawHeaders: readonly Buffer[], bodySent: boolean): RetryPlan | undefined {
+    // Most answers are not retryable: decided before any per-request object is built.
+    if (!this.pool.retry.retriesStatus(status)) return undefined;
     if (!this.pool.retry.allowsStatus(status, this.facts(bodySent))) return undefined;
     const timeLeft = this.budgetAllows();
     if (timeLeft <= 0) return undefined;

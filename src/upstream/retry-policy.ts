@@ -48,6 +48,11 @@ export class RetryPolicy {
     return false;
   }
 
+  /** Whether `status` is one of the listed ones (checked first: most answers are not). */
+  retriesStatus(status: number): boolean {
+    return this.statuses.has(status);
+  }
+
   /** Whether an answer with this status may be dropped and the request tried again. */
   allowsStatus(status: number, facts: RequestFacts): boolean {
     return this.statuses.has(status) && facts.idempotent && !facts.hasBody && !facts.bodySent;
