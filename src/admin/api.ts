@@ -5,8 +5,11 @@ import type { ReloadRecord } from '../runtime/reload-history.js';
 import { maskedConfig, publicUrl } from './mask.js';
 import type { AdminSource } from './source.js';
 
-/** Where a target's health comes from: `passive` = recent proxied requests' outcomes. */
-export type HealthSource = 'passive';
+/**
+ * Where a target's health comes from: `passive` = recent proxied requests' outcomes (a location
+ * with one `target_url`); `pool` = the location's pool (active health checks and ejections).
+ */
+export type HealthSource = 'passive' | 'pool';
 
 export interface TargetDocument {
   url: string;
@@ -19,6 +22,11 @@ export interface TargetDocument {
   last_failure_at: string | null;
   last_failure: string | null;
   consecutive_failures: number;
+  /** Pool targets only: why the target is out of service, and its load right now. */
+  ejected?: boolean;
+  health_checked?: boolean;
+  outstanding?: number;
+  weight?: number;
 }
 
 function iso(ms: number | null): string | null {
@@ -82,6 +90,27 @@ export function upstreamsDocument(source: AdminSource): Record<string, unknown> 
   const live = source.live;
   return {
     upstreams: [...locations].map((location) => {
+      const pool = location.pool;
+      if (pool !== undefined) {
+        const targets = pool.targets.map((target): TargetDocument => {
+          const state = target.state;
+          return {
+            url: target.label,
+            healthy: state.available,
+            state: state.available ? 'up' : 'down',
+            source: 'pool',
+            last_success_at: null,
+            last_failure_at: null,
+            last_failure: null,
+            consecutive_failures: state.consecutiveFailures,
+            ejected: state.ejected,
+            health_checked: location.config.balancing?.healthCheck !== undefined,
+            outstanding: state.outstanding,
+            weight: target.weight,
+          };
+        });
+        return { path: location.pattern, index: location.index, targets };
+      }
       const health = live?.health(location.pattern);
       const state = health?.state ?? 'unknown';
       const target: TargetDocument = {

@@ -1,6 +1,6 @@
 // Checks that span several keys, run once the schema has accepted every key on its own: middleware
 // needs (auth block, Redis), auth key combinations, mTLS pairs, rate-limit settings.
-import type { ConfigIssue } from './issues.js';
+import { type ConfigIssue, valueAt } from './issues.js';
 import { isLoopbackAddress } from './schema-admin.js';
 import type { ParsedConfig, ParsedLocation } from './schema.js';
 import type { KeyPath } from './yaml-source.js';
@@ -36,7 +36,8 @@ const RESERVED_CLAIM_HEADERS = new Set([
   'x-request-id',
 ]);
 
-export function checkConfig(config: ParsedConfig): ConfigIssue[] {
+/** `raw`: the YAML data as written (tells a key written without a value from a missing one). */
+export function checkConfig(config: ParsedConfig, raw?: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: KeyPath, message: string, anchor: ConfigIssue['anchor'] = 'value') =>
     issues.push({ path, message, anchor });
@@ -47,6 +48,7 @@ export function checkConfig(config: ParsedConfig): ConfigIssue[] {
   checkAdmin(config, add);
   config.locations.forEach((location, index) => {
     const at = (...rest: Array<string | number>): KeyPath => ['locations', index, ...rest];
+    checkTargets(location, at, add, raw);
     checkMiddlewares(config, location, at, add);
     checkHeaderNames(location, at, add);
     checkRateLimiting(location, at, add);
@@ -122,6 +124,48 @@ function checkAdmin(config: ParsedConfig, add: Add): void {
   }
   if (admin.port !== 0 && admin.port === config.port) {
     add(['admin', 'port'], 'the admin listener needs its own port, not the proxy port');
+  }
+}
+
+/** `target_url` xor `targets`, distinct targets, and pool settings that only make sense together. */
+function checkTargets(
+  location: ParsedLocation,
+  at: (...rest: Array<string | number>) => KeyPath,
+  add: Add,
+  raw: unknown,
+): void {
+  const targets = location.targets;
+  if (location.target_url !== undefined && targets !== undefined) {
+    add(at('targets'), 'use either `target_url` or `targets`, not both', 'key');
+  } else if (location.target_url === undefined && targets === undefined) {
+    // `target_url:` written with no value (dropped before validation) is named as such.
+    const written = valueAt(raw, at('target_url')).present;
+    add(
+      at('target_url'),
+      written ? 'required key has no value' : 'required key is missing',
+      written ? 'value' : 'parent',
+    );
+  }
+  const seen = new Set<string>();
+  targets?.forEach((entry, i) => {
+    const href = (entry instanceof URL ? entry : entry.url).href;
+    if (seen.has(href)) add(at('targets', i), `${href} is listed twice (give it a weight instead)`);
+    seen.add(href);
+  });
+  const balancing = location.load_balancing;
+  if (balancing?.policy === 'hash' && balancing.hash_on === undefined) {
+    add(at('load_balancing', 'hash_on'), 'required key is missing (policy is hash)', 'parent');
+  }
+  if (balancing?.hash_on !== undefined && balancing.policy !== 'hash') {
+    add(at('load_balancing', 'hash_on'), 'hash_on needs policy: hash', 'key');
+  }
+  const check = location.health_check;
+  if (check !== undefined && check.timeout > check.interval) {
+    add(at('health_check', 'timeout'), 'must not be longer than interval');
+  }
+  const outlier = location.outlier_detection;
+  if (outlier !== undefined && outlier.base_ejection_time > outlier.max_ejection_time) {
+    add(at('outlier_detection', 'base_ejection_time'), 'must not be longer than max_ejection_time');
   }
 }
 

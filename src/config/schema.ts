@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { compileGoRegex } from './regex.js';
 import { adminSchema } from './schema-admin.js';
 import { authSchema } from './schema-auth.js';
+import { balancingFields } from './schema-balancing.js';
 import {
   boolField,
   DURATION_HINT,
@@ -209,7 +210,10 @@ const locationSchema = z.strictObject({
     .describe(
       'Regular expression (Go/RE2 style, see docs) matched against the request path; first match wins.',
     ),
-  target_url: targetUrlField().describe('Upstream URL: http, https, ws or wss.'),
+  target_url: targetUrlField()
+    .optional()
+    .describe('Upstream URL: http, https, ws or wss. Required unless `targets` lists several instead.'),
+  ...balancingFields(),
   replace_path: boolField()
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),

@@ -11,7 +11,9 @@ import type {
   MetricsRecorder,
   RateLimitDecision,
   RateLimiterName,
+  TargetMetrics,
 } from './metrics-recorder.js';
+import { noopTargetMetrics } from './metrics-recorder.js';
 
 /** Seconds of history kept (the dashboard's charts show this much on page load). */
 export const HISTORY_SECONDS = 60;
@@ -254,6 +256,11 @@ export class LiveStats implements MetricsRecorder {
 
   constructor(private readonly clock: () => number = Date.now) {
     this.unmatched = new LocationStats('unmatched', clock);
+  }
+
+  /** Pool targets' health is read from the pools themselves (admin API); nothing to count here. */
+  target(): TargetMetrics {
+    return noopTargetMetrics;
   }
 
   location(pattern: string): LocationStats {

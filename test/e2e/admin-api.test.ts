@@ -336,3 +336,35 @@ describe('admin API', () => {
     assert.ok(!proxied.text.includes('"loaded_at"'));
   });
 });
+
+describe('admin API with an upstream pool', () => {
+  test('every pool target is listed with its active state (health check sees a closed port down)', async () => {
+    const live = await startUpstream();
+    const closed = await freePort();
+    const dito = await startDito(
+      baseConfig(
+        [
+          {
+            path: '^/',
+            targets: [live.url, `http://127.0.0.1:${closed}`],
+            health_check: { path: '/', interval: '100ms', timeout: '100ms', unhealthy_threshold: 1 },
+          },
+        ],
+        adminBlock(),
+      ),
+    );
+    try {
+      const targets = (await waitFor(async () => {
+        const doc = await adminJson<UpstreamsDocument>(dito, '/api/upstreams');
+        const list = doc.upstreams[0]!.targets;
+        return list.length === 2 && list[1]!.state === 'down' ? list : undefined;
+      }, 5000))!;
+      assert.equal(targets[0]!.state, 'up');
+      assert.equal(targets[0]!.source, 'pool');
+      assert.equal(targets[1]!.healthy, false);
+    } finally {
+      await dito.stop();
+      await live.close();
+    }
+  });
+});
