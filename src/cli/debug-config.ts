@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
+import { SECRET_HEADER, SECRET_KEYS } from '../config/secrets.js';
 import type { LoadedConfig } from '../config/types.js';
 
 type KeyPath = Array<string | number>;
@@ -24,11 +25,6 @@ export interface ConfigLine {
   /** `file:line:col`, or `default`. */
   source: string;
 }
-
-/** Key names whose values are secrets wherever they appear (compared lower-cased). */
-const SECRET_KEYS = new Set(['password', 'secret', 'users', 'keys']);
-/** Header names in `additional_headers` that carry credentials. */
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|password/i;
 
 function isSecret(path: KeyPath): boolean {
   const names = path.filter((part): part is string => typeof part === 'string').map((p) => p.toLowerCase());

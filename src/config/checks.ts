@@ -1,6 +1,7 @@
 // Checks that span several keys, run once the schema has accepted every key on its own: middleware
 // needs (auth block, Redis), auth key combinations, mTLS pairs, rate-limit settings.
-import type { ConfigIssue } from './issues.js';
+import { type ConfigIssue, valueAt } from './issues.js';
+import { isLoopbackAddress } from './schema-admin.js';
 import type { ParsedConfig, ParsedLocation } from './schema.js';
 import type { KeyPath } from './yaml-source.js';
 
@@ -35,7 +36,8 @@ const RESERVED_CLAIM_HEADERS = new Set([
   'x-request-id',
 ]);
 
-export function checkConfig(config: ParsedConfig): ConfigIssue[] {
+/** `raw`: the YAML data as written (tells a key written without a value from a missing one). */
+export function checkConfig(config: ParsedConfig, raw?: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: KeyPath, message: string, anchor: ConfigIssue['anchor'] = 'value') =>
     issues.push({ path, message, anchor });
@@ -43,8 +45,10 @@ export function checkConfig(config: ParsedConfig): ConfigIssue[] {
   checkCertPair(config.transport.http, ['transport', 'http'], add);
   checkLocalPaths(config, add);
   checkRedis(config, add);
+  checkAdmin(config, add);
   config.locations.forEach((location, index) => {
     const at = (...rest: Array<string | number>): KeyPath => ['locations', index, ...rest];
+    checkTargets(location, at, add, raw);
     checkMiddlewares(config, location, at, add);
     checkHeaderNames(location, at, add);
     checkRateLimiting(location, at, add);
@@ -103,6 +107,66 @@ function checkMiddlewares(
       add(at('middlewares', i), 'rate-limiter-redis needs redis.enabled: true');
     }
   });
+}
+
+/**
+ * An admin listener others can reach must ask who they are: it shows the config and can reload it.
+ * Refused at load rather than warned about, since a warning in a log is easy to miss.
+ */
+function checkAdmin(config: ParsedConfig, add: Add): void {
+  const admin = config.admin;
+  if (!admin.enabled) return;
+  if (!isLoopbackAddress(admin.address) && admin.auth === undefined) {
+    add(
+      ['admin', 'address'],
+      `the admin listener on ${admin.address} is reachable from other machines: configure admin.auth (basic or bearer), or bind 127.0.0.1`,
+    );
+  }
+  if (admin.port !== 0 && admin.port === config.port) {
+    add(['admin', 'port'], 'the admin listener needs its own port, not the proxy port');
+  }
+}
+
+/** `target_url` xor `targets`, distinct targets, and pool settings that only make sense together. */
+function checkTargets(
+  location: ParsedLocation,
+  at: (...rest: Array<string | number>) => KeyPath,
+  add: Add,
+  raw: unknown,
+): void {
+  const targets = location.targets;
+  if (location.target_url !== undefined && targets !== undefined) {
+    add(at('targets'), 'use either `target_url` or `targets`, not both', 'key');
+  } else if (location.target_url === undefined && targets === undefined) {
+    // `target_url:` written with no value (dropped before validation) is named as such.
+    const written = valueAt(raw, at('target_url')).present;
+    add(
+      at('target_url'),
+      written ? 'required key has no value' : 'required key is missing',
+      written ? 'value' : 'parent',
+    );
+  }
+  const seen = new Set<string>();
+  targets?.forEach((entry, i) => {
+    const href = (entry instanceof URL ? entry : entry.url).href;
+    if (seen.has(href)) add(at('targets', i), `${href} is listed twice (give it a weight instead)`);
+    seen.add(href);
+  });
+  const balancing = location.load_balancing;
+  if (balancing?.policy === 'hash' && balancing.hash_on === undefined) {
+    add(at('load_balancing', 'hash_on'), 'required key is missing (policy is hash)', 'parent');
+  }
+  if (balancing?.hash_on !== undefined && balancing.policy !== 'hash') {
+    add(at('load_balancing', 'hash_on'), 'hash_on needs policy: hash', 'key');
+  }
+  const check = location.health_check;
+  if (check !== undefined && check.timeout > check.interval) {
+    add(at('health_check', 'timeout'), 'must not be longer than interval');
+  }
+  const outlier = location.outlier_detection;
+  if (outlier !== undefined && outlier.base_ejection_time > outlier.max_ejection_time) {
+    add(at('outlier_detection', 'base_ejection_time'), 'must not be longer than max_ejection_time');
+  }
 }
 
 function checkRedis(config: ParsedConfig, add: Add): void {

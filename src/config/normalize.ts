@@ -4,6 +4,10 @@ import path from 'node:path';
 import type { ParsedConfig, ParsedGlobalTransport, ParsedLocation, ParsedTransport } from './schema.js';
 import type {
   AuthConfig,
+  BalancingConfig,
+  HashSource,
+  StatusRange,
+  UpstreamTargetConfig,
   DitoConfig,
   HttpTransportConfig,
   LocationConfig,
@@ -88,6 +92,90 @@ function toAuth(auth: NonNullable<ParsedLocation['auth']>, resolve: (file: strin
   }
 }
 
+function toTargets(location: ParsedLocation): UpstreamTargetConfig[] {
+  if (location.targets === undefined)
+    return location.target_url ? [{ url: location.target_url, weight: 1 }] : [];
+  return location.targets.map((entry) => (entry instanceof URL ? { url: entry, weight: 1 } : { ...entry }));
+}
+
+/** `200`, `2xx`, `200-399` (schema-validated) as an inclusive range. */
+function toStatusRange(spec: number | string): StatusRange {
+  if (typeof spec === 'number') return { min: spec, max: spec };
+  if (spec.endsWith('xx')) {
+    const base = Number(spec[0]) * 100;
+    return { min: base, max: base + 99 };
+  }
+  const [min, max] = spec.split('-').map(Number) as [number, number];
+  return { min, max };
+}
+
+function toHashSource(hashOn: string | undefined): HashSource | undefined {
+  if (hashOn === undefined) return undefined;
+  if (hashOn === 'ip') return { from: 'ip' };
+  const colon = hashOn.indexOf(':');
+  const name = hashOn.slice(colon + 1);
+  return hashOn.startsWith('header:')
+    ? { from: 'header', name: name.toLowerCase() }
+    : { from: 'cookie', name };
+}
+
+/** Pool settings; undefined for a plain `target_url` location (the single-target fast path). */
+function toBalancing(location: ParsedLocation): BalancingConfig | undefined {
+  const { targets, load_balancing, health_check, outlier_detection, retries, circuit_breaker } = location;
+  if (
+    targets === undefined &&
+    load_balancing === undefined &&
+    health_check === undefined &&
+    outlier_detection === undefined &&
+    retries === undefined &&
+    circuit_breaker === undefined
+  ) {
+    return undefined;
+  }
+  // With somewhere else to go, a pool ejects failing targets and retries on another by default.
+  const several = (targets?.length ?? 1) > 1;
+  const outlier =
+    outlier_detection ??
+    (several
+      ? { consecutive_failures: 5, base_ejection_time: 30_000, max_ejection_time: 300_000 }
+      : undefined);
+  const retry = retries ?? {
+    attempts: several ? 2 : 0,
+    timeout: 0,
+    on: ['connect_failure', 'reset', 503] as const,
+  };
+  const expected = health_check?.expected_status;
+  return {
+    policy: load_balancing?.policy ?? 'round_robin',
+    hashOn: toHashSource(load_balancing?.hash_on),
+    healthCheck:
+      health_check === undefined
+        ? undefined
+        : {
+            path: health_check.path,
+            intervalMs: health_check.interval,
+            timeoutMs: health_check.timeout,
+            healthyThreshold: health_check.healthy_threshold,
+            unhealthyThreshold: health_check.unhealthy_threshold,
+            expectedStatus: (Array.isArray(expected) ? expected : [expected!]).map(toStatusRange),
+          },
+    outlierDetection:
+      outlier === undefined || outlier.consecutive_failures === 0
+        ? undefined
+        : {
+            consecutiveFailures: outlier.consecutive_failures,
+            baseEjectionTimeMs: outlier.base_ejection_time,
+            maxEjectionTimeMs: outlier.max_ejection_time,
+          },
+    retries: { attempts: retry.attempts, timeoutMs: retry.timeout, on: [...new Set(retry.on)] },
+    circuitBreaker:
+      circuit_breaker === undefined ||
+      (circuit_breaker.max_requests === 0 && circuit_breaker.max_pending === 0)
+        ? undefined
+        : { maxRequests: circuit_breaker.max_requests, maxPending: circuit_breaker.max_pending },
+  };
+}
+
 function toLocation(
   location: ParsedLocation,
   index: number,
@@ -101,6 +189,8 @@ function toLocation(
     path: location.path.pattern,
     pathRegex: location.path.regex,
     targetUrl: location.target_url,
+    targets: toTargets(location),
+    balancing: toBalancing(location),
     replacePath: location.replace_path,
     enableWebsocket: location.enable_websocket,
     websocket: { idleTimeoutMs: location.websocket.idle_timeout ?? parsed.websocket.idle_timeout },
@@ -213,6 +303,17 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
       maxRequestBodySize: parsed.server.max_request_body_size,
       allowUnderscoresInHeaders: parsed.server.allow_underscores_in_headers,
       allowTrace: parsed.server.allow_trace,
+    },
+    admin: {
+      enabled: parsed.admin.enabled,
+      address: parsed.admin.address,
+      port: parsed.admin.port,
+      auth:
+        parsed.admin.auth === undefined
+          ? undefined
+          : parsed.admin.auth.type === 'basic'
+            ? { type: 'basic', realm: parsed.admin.auth.realm, users: { ...parsed.admin.auth.users } }
+            : { type: 'bearer', tokens: parsed.admin.auth.tokens.map((token) => token.toLowerCase()) },
     },
     locations: parsed.locations.map((location, index) => toLocation(location, index, parsed, resolve)),
   };

@@ -22,7 +22,7 @@ export const JWT_ALGORITHMS = [
 ] as const;
 
 /** bcrypt's modular crypt format: `$2a$`, `$2b$` or `$2y$`, cost, 53 characters of salt and hash. */
-const BCRYPT_HASH = /^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$/;
+export const BCRYPT_HASH = /^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$/;
 
 const realm = z
   .string()

@@ -2,7 +2,9 @@
 // objects, contract defaults) plus the documented extensions. The JSON Schema is generated from it.
 import * as z from 'zod';
 import { compileGoRegex } from './regex.js';
+import { adminSchema } from './schema-admin.js';
 import { authSchema } from './schema-auth.js';
+import { balancingFields } from './schema-balancing.js';
 import {
   boolField,
   DURATION_HINT,
@@ -208,7 +210,10 @@ const locationSchema = z.strictObject({
     .describe(
       'Regular expression (Go/RE2 style, see docs) matched against the request path; first match wins.',
     ),
-  target_url: targetUrlField().describe('Upstream URL: http, https, ws or wss.'),
+  target_url: targetUrlField()
+    .optional()
+    .describe('Upstream URL: http, https, ws or wss. Required unless `targets` lists several instead.'),
+  ...balancingFields(),
   replace_path: boolField()
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
@@ -446,6 +451,9 @@ export const configSchema = z.strictObject({
     .describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
   server: serverSchema.prefault({}).describe('Extension. Limits on what clients send, and client timeouts.'),
+  admin: adminSchema
+    .prefault({})
+    .describe('Extension. The admin listener: JSON API and live dashboard (off by default).'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),
 });
 

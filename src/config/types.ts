@@ -81,6 +81,68 @@ export type AuthConfig =
       realm: string;
     };
 
+export interface UpstreamTargetConfig {
+  url: URL;
+  /** Relative share of requests; 1 unless set. */
+  weight: number;
+}
+
+export type BalancingPolicy = 'round_robin' | 'least_outstanding' | 'random_two' | 'hash';
+
+/** What the `hash` policy hashes: the client IP, a header (lower-cased name) or a cookie. */
+export type HashSource = { from: 'ip' } | { from: 'header'; name: string } | { from: 'cookie'; name: string };
+
+/** An accepted status range, inclusive. */
+export interface StatusRange {
+  min: number;
+  max: number;
+}
+
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  expectedStatus: StatusRange[];
+}
+
+export interface OutlierDetectionConfig {
+  /** 0 = off. */
+  consecutiveFailures: number;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+}
+
+export type RetryCondition = 'connect_failure' | 'reset' | 'timeout' | 502 | 503 | 504;
+
+export interface RetryConfig {
+  /** Retries after the first try; 0 = none. */
+  attempts: number;
+  /** No retry starts later than this after arrival; 0 = bounded by `request_timeout` only. */
+  timeoutMs: number;
+  on: RetryCondition[];
+}
+
+export interface CircuitBreakerConfig {
+  /** 0 = no limit. */
+  maxRequests: number;
+  /** 0 = no limit. */
+  maxPending: number;
+}
+
+/** Extension: how a location spreads requests over its targets and handles their failures. */
+export interface BalancingConfig {
+  policy: BalancingPolicy;
+  /** Set when `policy` is `hash`. */
+  hashOn?: HashSource;
+  healthCheck?: HealthCheckConfig;
+  /** Undefined: no passive ejection. */
+  outlierDetection?: OutlierDetectionConfig;
+  retries: RetryConfig;
+  circuitBreaker?: CircuitBreakerConfig;
+}
+
 export interface LocationConfig {
   /** Position in `locations[]`, for error messages and labels. */
   index: number;
@@ -90,6 +152,13 @@ export interface LocationConfig {
   pathRegex: RegExp;
   /** `target_url`, parsed. Undefined only when `targets` is used instead. */
   targetUrl?: URL;
+  /** Extension. The upstreams: `target_url` as the only one, or `targets`; never empty. */
+  targets: UpstreamTargetConfig[];
+  /**
+   * Extension. Pool behaviour (policy, health, retries, limits); undefined for a plain `target_url`
+   * location with none of the pool keys, which takes the single-target fast path.
+   */
+  balancing?: BalancingConfig;
   replacePath: boolean;
   enableWebsocket: boolean;
   /** Extension: effective WebSocket settings (the location's keys over the global ones). */
@@ -169,6 +238,17 @@ export interface ServerLimitsConfig {
   allowTrace: boolean;
 }
 
+/** Extension `admin:` block: the admin listener (API + dashboard). */
+export type AdminAuthConfig =
+  { type: 'basic'; realm: string; users: Record<string, string> } | { type: 'bearer'; tokens: string[] };
+
+export interface AdminConfig {
+  enabled: boolean;
+  address: string;
+  port: number;
+  auth?: AdminAuthConfig;
+}
+
 /** Extension: liveness and readiness endpoints on the main port. */
 export interface HealthConfig {
   enabled: boolean;
@@ -201,6 +281,8 @@ export interface DitoConfig {
   /** Extension: serve HTTPS (HTTP/2 + HTTP/1.1 by ALPN) on `port`. */
   tls?: ListenerTlsConfig;
   server: ServerLimitsConfig;
+  /** Extension: the admin listener. */
+  admin: AdminConfig;
   locations: LocationConfig[];
 }
 

@@ -1,7 +1,7 @@
 // Keeps the metrics endpoint in step with the config: one PrometheusMetrics per process (created
 // the first time metrics are enabled, kept across reloads so counters never reset), its scrape
 // path served on the main port and its request listener attached or detached as reloads change
-// `metrics.*`.
+// `metrics.*`. Likewise the dashboard's LiveStats, collected while `admin.enabled`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DitoConfig } from '../config/types.js';
 import { sendError } from '../proxy/errors.js';
@@ -9,20 +9,30 @@ import { requestIdFrom } from '../proxy/request-id.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { DitoServer } from '../runtime/server.js';
 import type { Logger } from './logger.js';
+import { LiveStats } from './live-stats.js';
 import { PrometheusMetrics } from './metrics.js';
-import { type MetricsRecorder, noopMetrics } from './metrics-recorder.js';
+import { type MetricsRecorder, noopMetrics, teeRecorders } from './metrics-recorder.js';
 
 export class MetricsService {
   private prometheus: PrometheusMetrics | undefined;
   private servedPath: string | undefined;
   private listening = false;
   private logger: Logger | undefined;
+  private live: LiveStats | undefined;
+  private liveListening = false;
+  private both: MetricsRecorder | undefined;
 
   /** The recorder a runtime built from `config` hands to its modules. */
   recorderFor(config: DitoConfig): MetricsRecorder {
-    if (!config.metrics.enabled) return noopMetrics;
-    this.prometheus ??= new PrometheusMetrics();
-    return this.prometheus;
+    const prometheus = config.metrics.enabled ? (this.prometheus ??= new PrometheusMetrics()) : undefined;
+    const live = config.admin.enabled ? (this.live ??= new LiveStats()) : undefined;
+    if (prometheus !== undefined && live !== undefined) return (this.both ??= teeRecorders(prometheus, live));
+    return prometheus ?? live ?? noopMetrics;
+  }
+
+  /** The dashboard's live numbers; undefined until `admin.enabled` was first on. */
+  get liveStats(): LiveStats | undefined {
+    return this.live;
   }
 
   /** For process-level events (reloads, config hash): the registry if one exists, whatever the config. */
@@ -32,6 +42,7 @@ export class MetricsService {
 
   /** Serves (or stops serving) the endpoint for the runtime now current on `server`. */
   apply(server: DitoServer, runtime: Runtime): void {
+    this.applyLive(server, runtime);
     const settings = runtime.config.metrics;
     const prometheus = settings.enabled ? this.prometheus : undefined;
     this.logger = runtime.logger;
@@ -52,6 +63,18 @@ export class MetricsService {
       server.addLocalHandler(settings.path, (req, res) => this.scrape(prometheus, req, res));
       this.servedPath = settings.path;
     }
+  }
+
+  /** Attaches or detaches the live stats' request listener as `admin.enabled` says. */
+  private applyLive(server: DitoServer, runtime: Runtime): void {
+    const live = this.live;
+    if (live === undefined) return;
+    const wanted = runtime.config.admin.enabled;
+    if (wanted && !this.liveListening) {
+      live.countConnectionsWith(() => server.connections);
+      server.addRequestListener(live);
+    } else if (!wanted && this.liveListening) server.removeRequestListener(live);
+    this.liveListening = wanted;
   }
 
   private scrape(prometheus: PrometheusMetrics, req: IncomingMessage, res: ServerResponse): void {

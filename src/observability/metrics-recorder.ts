@@ -28,12 +28,35 @@ export interface LocationMetrics {
   cacheStored(): void;
 }
 
+/** How an attempt on an upstream target failed before it got an answer. */
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'tls' | 'protocol' | 'other';
+
+/**
+ * Metrics of one target of one location's pool (`targets:`), bound at load like
+ * `LocationMetrics`: recording is a field increment.
+ */
+export interface TargetMetrics {
+  /** An attempt was sent to the target; `retry`: it was a retry of a failed one. */
+  attempt(retry: boolean): void;
+  /** The target answered with `status` after `ms` (dispatch to response headers). */
+  responded(status: number, ms: number): void;
+  failed(kind: UpstreamFailureKind): void;
+  /** The target went in (true) or out (false) of service: health checks or ejection. */
+  available(up: boolean): void;
+  /** Passive outlier detection ejected the target. */
+  ejected(): void;
+  /** The pool holding this handle is retired; the `up` series goes once no pool holds it. */
+  release(): void;
+}
+
 /** The process-wide recorder. Every method is cheap and never throws. */
 export interface MetricsRecorder {
   /** False for the no-op recorder: callers may skip work done only for metrics. */
   readonly enabled: boolean;
   /** The handle for the location whose `path` pattern is `pattern` (call at load, keep it). */
   location(pattern: string): LocationMetrics;
+  /** The handle for target `target` (its label) of the pool of location `pattern` (call at load). */
+  target(pattern: string, target: string): TargetMetrics;
   /** A WebSocket connection was established (after the upgrade succeeded on both sides). */
   websocketOpened(): void;
   /**
@@ -63,10 +86,20 @@ const noopLocation: LocationMetrics = {
   cacheStored() {},
 };
 
+export const noopTargetMetrics: TargetMetrics = {
+  attempt() {},
+  responded() {},
+  failed() {},
+  available() {},
+  ejected() {},
+  release() {},
+};
+
 /** The recorder used while metrics are disabled: every call does nothing. */
 export const noopMetrics: MetricsRecorder = {
   enabled: false,
   location: () => noopLocation,
+  target: () => noopTargetMetrics,
   websocketOpened() {},
   websocketClosed() {},
   websocketMessage() {},
@@ -77,3 +110,78 @@ export const noopMetrics: MetricsRecorder = {
   pluginLoadFailed() {},
   redisConnectionState() {},
 };
+
+/** Both recorders see every call (Prometheus and the dashboard's live stats at once). */
+export function teeRecorders(first: MetricsRecorder, second: MetricsRecorder): MetricsRecorder {
+  return {
+    enabled: true,
+    location(pattern) {
+      const a = first.location(pattern);
+      const b = second.location(pattern);
+      return {
+        rateLimit(limiter, decision) {
+          a.rateLimit(limiter, decision);
+          b.rateLimit(limiter, decision);
+        },
+        cacheLookup(result) {
+          a.cacheLookup(result);
+          b.cacheLookup(result);
+        },
+        cacheStored() {
+          a.cacheStored();
+          b.cacheStored();
+        },
+      };
+    },
+    target(pattern, target) {
+      const a = first.target(pattern, target);
+      const b = second.target(pattern, target);
+      if (b === noopTargetMetrics) return a;
+      if (a === noopTargetMetrics) return b;
+      return {
+        attempt: (retry) => (a.attempt(retry), b.attempt(retry)),
+        responded: (status, ms) => (a.responded(status, ms), b.responded(status, ms)),
+        failed: (kind) => (a.failed(kind), b.failed(kind)),
+        available: (up) => (a.available(up), b.available(up)),
+        ejected: () => (a.ejected(), b.ejected()),
+        release: () => (a.release(), b.release()),
+      };
+    },
+    websocketOpened() {
+      first.websocketOpened();
+      second.websocketOpened();
+    },
+    websocketClosed(durationSeconds) {
+      first.websocketClosed(durationSeconds);
+      second.websocketClosed(durationSeconds);
+    },
+    websocketBytes(direction, bytes) {
+      first.websocketBytes(direction, bytes);
+      second.websocketBytes(direction, bytes);
+    },
+    websocketMessage(direction, count) {
+      first.websocketMessage(direction, count);
+      second.websocketMessage(direction, count);
+    },
+    bytesTransferred(direction, bytes) {
+      first.bytesTransferred(direction, bytes);
+      second.bytesTransferred(direction, bytes);
+    },
+    recordReload(success) {
+      first.recordReload(success);
+      second.recordReload(success);
+    },
+    setConfigInfo(sha256) {
+      first.setConfigInfo(sha256);
+      second.setConfigInfo(sha256);
+    },
+    pluginLoadFailed(plugin) {
+      first.pluginLoadFailed(plugin);
+      second.pluginLoadFailed(plugin);
+    },
+    redisConnectionState(client, connected) {
+      first.redisConnectionState(client, connected);
+      second.redisConnectionState(client, connected);
+    },
+  };
+}

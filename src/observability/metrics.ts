@@ -12,6 +12,7 @@ import type {
   RateLimitDecision,
   RateLimiterName,
 } from './metrics-recorder.js';
+import { type TargetFamilies, targetFamilies, TargetSeries } from './target-metrics.js';
 import {
   type CounterSeries,
   type DeferredCounter,
@@ -162,6 +163,9 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly registry = new MetricsRegistry();
   private readonly families: Families;
   private readonly byPattern = new Map<string, LocationSeries>();
+  private readonly targetFamilies: TargetFamilies;
+  /** Keyed by pattern and target label. */
+  private readonly byTarget = new Map<string, TargetSeries>();
   /** Per compiled location (one per runtime): one WeakMap lookup per request, dropped with the runtime. */
   private readonly byLocation = new WeakMap<CompiledLocation, LocationSeries>();
   private readonly unmatched: LocationSeries;
@@ -224,6 +228,7 @@ export class PrometheusMetrics implements MetricsRecorder {
       cacheStores: registry.counter('dito_cache_stores_total', 'Responses stored in the cache.', ['path']),
     };
     this.unmatched = new LocationSeries(this.families, UNMATCHED);
+    this.targetFamilies = targetFamilies(registry, DURATION_BUCKETS);
 
     const bytes = registry.counter(
       'data_transferred_bytes_total',
@@ -312,6 +317,17 @@ export class PrometheusMetrics implements MetricsRecorder {
       series = new LocationSeries(this.families, pattern);
       this.byPattern.set(pattern, series);
     }
+    return series;
+  }
+
+  target(pattern: string, target: string): TargetSeries {
+    const key = `${pattern}\u0000${target}`;
+    let series = this.byTarget.get(key);
+    if (series === undefined) {
+      series = new TargetSeries(this.targetFamilies, pattern, target);
+      this.byTarget.set(key, series);
+    }
+    series.holders++;
     return series;
   }
 

@@ -188,6 +188,11 @@ export class GaugeFamily {
     this.metric.dec();
   }
 
+  /** Drops one labelled series. */
+  remove(labels: Labels): void {
+    this.metric.remove(labels);
+  }
+
   /** Drops every labelled series (before setting a new `info`-style label set). */
   reset(): void {
     this.metric.reset();

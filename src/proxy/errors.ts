@@ -23,6 +23,8 @@ export const ErrorCodes = {
   DITO_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
   DITO_ERR_RESPONSE_TOO_LARGE: { status: 413, message: 'Response body size exceeds limit' },
   DITO_ERR_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
+  DITO_ERR_NO_HEALTHY_UPSTREAM: { status: 503, message: 'Service Unavailable' },
+  DITO_ERR_CIRCUIT_OPEN: { status: 503, message: 'Service Unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

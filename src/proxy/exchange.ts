@@ -37,9 +37,11 @@ export interface Exchange {
   errorCode?: ErrorCode;
   /** `origin` of the upstream contacted, for the access log. */
   upstream?: string;
+  /** Pool locations: the label (origin + path) of the target of the last attempt, for the access log. */
+  target?: string;
   /** Milliseconds from dispatch to upstream response headers. */
   upstreamMs?: number;
-  /** Retries done by the proxy (stale keep-alive connections). */
+  /** Retries done by the proxy (stale keep-alive connections, pool retries on another target). */
   retries: number;
   /** The upstream response's headers as relayed (flat list), for verbose logs. */
   responseHeaders?: string[];

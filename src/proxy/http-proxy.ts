@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici';
 import { rewritePath } from '../routing/router.js';
 import type { CompiledLocation } from '../runtime/location.js';
+import type { PoolSession, RetryPlan } from '../upstream/pool.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
@@ -74,14 +75,23 @@ class ProxyHandler {
   private status = 0;
   private headers: string[] | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly dispatchedAt = performance.now();
+  private dispatchedAt = performance.now();
+  /** The current attempt's connection pool (a pool location's retry may move to another target). */
+  private dispatcher: Dispatcher;
+  /** Pool locations: a retry decided on an answer whose body is being discarded, or waiting. */
+  private retryPlan: RetryPlan | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly exchange: Exchange,
     private readonly location: CompiledLocation,
     private readonly options: Dispatcher.DispatchOptions,
     private readonly report: UpstreamErrorReporter,
-  ) {}
+    /** Pool locations only: follows the attempts (target choice, health feedback, retries). */
+    private readonly session?: PoolSession,
+  ) {
+    this.dispatcher = session === undefined ? location.dispatcher : session.target.dispatcher;
+  }
 
   start(): void {
     const { res } = this.exchange;
@@ -90,7 +100,59 @@ class ProxyHandler {
     if (this.location.requestTimeoutMs > 0) {
       this.timer = setTimeout(this.onTimeout, this.location.requestTimeoutMs);
     }
-    this.location.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+    this.session?.begin();
+    this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /** Sends the request again (after a retry decision) on `this.dispatcher`. */
+  private redispatch(): void {
+    this.abortUpstream = undefined;
+    this.dispatchedAt = performance.now();
+    this.session?.begin();
+    this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /** Carries out `retryPlan`: the request rebuilt for the planned target, sent now or after its delay. */
+  private retry(): void {
+    const plan = this.retryPlan!;
+    const session = this.session!;
+    const exchange = this.exchange;
+    this.retryPlan = undefined;
+    this.abortUpstream = undefined;
+    this.received = 0;
+    session.retryOn(plan);
+    const target = plan.target;
+    this.dispatcher = target.dispatcher;
+    // Each target has its own path and Host.
+    this.options.path = rewritePath(
+      target.targetPath,
+      this.location.replacePath,
+      exchange.path,
+      exchange.query,
+    );
+    this.options.headers = buildUpstreamHeaders(session.raw, target.headerPlan, exchange);
+    if (plan.delayMs <= 0) {
+      this.redispatch();
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.done) this.redispatch();
+    }, plan.delayMs);
+  }
+
+  /** Pool locations: an attempt failed; true when a retry took over. */
+  private retryOnPool(err: Error, code: ErrorCode): boolean {
+    const session = this.session!;
+    if (this.retryPlan === undefined) {
+      session.failed(code);
+      // Dito's own aborts (request timeout, limits) and answers already relayed are final.
+      if (err instanceof DitoError || this.responseStarted) return false;
+      this.retryPlan = session.retryAfterError(code, this.bodySent);
+      if (this.retryPlan === undefined) return false;
+    }
+    this.retry();
+    return true;
   }
 
   private readonly onClientClose = (): void => {
@@ -124,6 +186,13 @@ class ProxyHandler {
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200 || this.done) return true; // informational answers are not relayed
+    const session = this.session;
+    if (session !== undefined) {
+      session.answered(status);
+      this.retryPlan = session.retryAfterStatus(status, rawHeaders, this.bodySent);
+      // Retried: this answer's body is read and dropped (the connection stays reusable).
+      if (this.retryPlan !== undefined) return true;
+    }
     this.responseStarted = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const exchange = this.exchange;
@@ -153,7 +222,7 @@ class ProxyHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.done) return true;
+    if (this.done || this.retryPlan !== undefined) return true;
     this.received += chunk.length;
     if (this.received > this.location.maxResponseBodySize) {
       if (this.chunks !== undefined) this.overLimit('buffered');
@@ -178,6 +247,10 @@ class ProxyHandler {
 
   onComplete(): void {
     if (this.done) return;
+    if (this.retryPlan !== undefined) {
+      this.retry();
+      return;
+    }
     this.done = true;
     const { res, observers } = this.exchange;
     res.off('close', this.onClientClose);
@@ -198,12 +271,16 @@ class ProxyHandler {
     if (err instanceof ClientGone) return;
     const exchange = this.exchange;
     const code = classifyUpstreamError(err);
-    if (this.canRetry(err)) {
+    // Pools retry by their own policy first (on another target); the stale keep-alive retry below
+    // covers what that policy leaves out.
+    if (this.session !== undefined && this.retryOnPool(err, code)) return;
+    if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
       this.abortUpstream = undefined;
+      this.session?.begin();
       // On a connection certainly new: the pool's other idle connections may be just as stale
       // (an upstream closing idle sockets on a timer closes them together).
-      const client = this.location.upstream.freshClient();
+      const client = (this.session?.target ?? this.location).upstream.freshClient();
       client.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
       // Graceful: the client closes once this one request is done.
       void client.close();
@@ -284,6 +361,8 @@ class ProxyHandler {
   private finish(reason: unknown): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.session?.cancelled();
     this.exchange.res.off('close', this.onClientClose);
     if (reason instanceof Error && !(reason instanceof DitoError)) this.abortUpstream?.(reason);
     const observers = this.exchange.observers;
@@ -324,7 +403,6 @@ function requestHasBody(exchange: Exchange): boolean {
 export function forward(exchange: Exchange, location: CompiledLocation, report: UpstreamErrorReporter): void {
   const { req, res } = exchange;
   const raw = exchange.headersEdited ? flattenHeaderObject(req.headers) : req.rawHeaders;
-  const headers = buildUpstreamHeaders(raw, location.headerPlan, exchange);
   const hasBody = requestHasBody(exchange);
   const bodyLimit = location.maxRequestBodySize;
   if (hasBody && bodyLimit > 0 && Number(req.headers['content-length'] ?? 0) > bodyLimit) {
@@ -337,14 +415,28 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
     });
     return;
   }
+  let target: Pick<CompiledLocation, 'headerPlan' | 'targetPath' | 'origin'> = location;
+  let session: PoolSession | undefined;
+  if (location.pool !== undefined) {
+    const picked = location.pool.session(exchange, raw, hasBody);
+    if (typeof picked === 'string') {
+      // No target can take it (all down, or all at their circuit breaker limit): 503 at once.
+      exchange.errorCode = picked;
+      exchange.bytesOut += sendError(res, picked, exchange.requestId);
+      return;
+    }
+    session = picked;
+    target = session.target;
+  }
+  const headers = buildUpstreamHeaders(raw, target.headerPlan, exchange);
   if (exchange.expectContinue) {
     // Only now, with routing and middlewares passed, is the client invited to send its body.
     exchange.expectContinue = false;
     if (hasBody) res.writeContinue();
   }
-  exchange.upstream = location.origin;
+  exchange.upstream = target.origin;
   const options: Dispatcher.DispatchOptions = {
-    path: rewritePath(location.targetPath, location.replacePath, exchange.path, exchange.query),
+    path: rewritePath(target.targetPath, location.replacePath, exchange.path, exchange.query),
     method: req.method as Dispatcher.HttpMethod,
     headers,
     body: hasBody ? req : null,
@@ -353,5 +445,5 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
     idempotent: false,
     blocking: false,
   };
-  new ProxyHandler(exchange, location, options, report).start();
+  new ProxyHandler(exchange, location, options, report, session).start();
 }

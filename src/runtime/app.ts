@@ -1,6 +1,8 @@
 // One running Dito: the config, the runtime built from it, the listener, and the process-level
-// lifecycle — start, reload (SIGHUP), graceful stop (SIGTERM/SIGINT). Every resource it creates
-// is closed here, in order.
+// lifecycle — start, reload (SIGHUP, file watcher, admin API), graceful stop (SIGTERM/SIGINT).
+// Every resource it creates is closed here, in order.
+import { AdminServer } from '../admin/server.js';
+import type { AdminSource } from '../admin/source.js';
 import { loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { Health } from '../observability/health.js';
@@ -15,6 +17,7 @@ import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '..
 import { WebSocketProxy } from '../websocket/proxy.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from './config-watcher.js';
 import { pluginMiddlewareFactories } from './plugin-middlewares.js';
+import { ReloadHistory, type ReloadRecord } from './reload-history.js';
 import { UpstreamPools } from '../transport/upstream-clients.js';
 import { createHttpsListener, loadListenerTls, reloadListenerTls } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -40,6 +43,11 @@ export class DitoApp {
   private watcher: ConfigWatcher | undefined;
   /** The process's Redis connection; kept across reloads that leave `redis:` unchanged. */
   private redisHandle: RedisHandle | undefined;
+  /** The last loads and reloads, for the admin API. */
+  private readonly reloadHistory = new ReloadHistory();
+  private loadedAt = Date.now();
+  private startedAt = Date.now();
+  private admin: AdminServer | undefined;
   /** Liveness/readiness: reads the running config and Redis connection on every probe. */
   private readonly health = new Health(
     () => this.loaded.config,
@@ -69,6 +77,72 @@ export class DitoApp {
   /** The current Redis connection (health and counters for metrics); undefined without Redis. */
   get redis(): RedisHandle | undefined {
     return this.redisHandle;
+  }
+
+  /** The admin listener's port, once listening. */
+  get adminPort(): number | undefined {
+    return this.admin?.port;
+  }
+
+  /** The view of this app the admin listener gets (live getters, never a copy). */
+  private adminSource(): AdminSource {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the live fields
+    const app = this;
+    return {
+      get loaded() {
+        return app.loaded;
+      },
+      get loadedAt() {
+        return app.loadedAt;
+      },
+      get startedAt() {
+        return app.startedAt;
+      },
+      get runtime() {
+        return app.dito?.runtime;
+      },
+      get plugins() {
+        return app.plugins;
+      },
+      get redis() {
+        return app.redisHandle;
+      },
+      get reloads() {
+        return app.reloadHistory.list();
+      },
+      get live() {
+        return app.metrics.liveStats;
+      },
+      reload: async (reason) => {
+        const before = app.reloadHistory.latest;
+        await app.reload(reason);
+        // No new record: Dito is stopping and did not reload.
+        const after = app.reloadHistory.latest;
+        return after === before ? undefined : after;
+      },
+    };
+  }
+
+  /** Starts, reconfigures, moves or stops the admin listener to match `admin:` in the running config. */
+  private async applyAdmin(atStart: boolean): Promise<void> {
+    const settings = this.loaded.config.admin;
+    const running = this.admin;
+    if (running !== undefined && settings.enabled && running.listensAs(settings)) {
+      running.configure(settings, this.logger);
+      return;
+    }
+    this.admin = undefined;
+    // Closed in the background: a reload asked for through the admin API must not wait on itself.
+    if (running !== undefined) void running.close();
+    if (!settings.enabled) return;
+    try {
+      this.admin = await AdminServer.start(settings, this.adminSource(), this.logger);
+      this.logger.info({ address: settings.address, port: this.admin.port }, 'admin listening');
+    } catch (err) {
+      const message = `admin listener cannot listen on ${settings.address}:${settings.port}: ${(err as Error).message}`;
+      if (atStart) throw new Error(message, { cause: err });
+      this.logger.error({ err: message }, 'admin listener not started: serving without it');
+    }
   }
 
   /** Verifies and loads the config's plugins (reusing unchanged ones from `previous`). */
@@ -113,9 +187,19 @@ export class DitoApp {
     this.health.install(this.dito, this.loaded.config.health);
     const port = await this.dito.listen(this.loaded.config.port);
     if (this.options.enableProfiler) await this.startProfiler();
+    this.startedAt = this.loadedAt = Date.now();
+    this.reloadHistory.add({
+      at: this.loadedAt,
+      reason: 'start',
+      ok: true,
+      configSha256: this.loaded.sha256,
+      durationMs: 0,
+    });
+    await this.applyAdmin(true);
     this.logger.info(
       {
         port,
+        ...(this.admin === undefined ? {} : { admin_port: this.admin.port }),
         protocol: tls === undefined ? 'http' : 'https',
         config: this.loaded.file,
         config_sha256: this.loaded.sha256,
@@ -155,6 +239,15 @@ export class DitoApp {
   private async doReload(reason: string): Promise<boolean> {
     const dito = this.dito;
     if (dito === undefined || this.stopping) return false;
+    const startedAt = performance.now();
+    const record = (ok: boolean, extra: Partial<ReloadRecord>) =>
+      this.reloadHistory.add({
+        at: Date.now(),
+        reason,
+        ok,
+        durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+        ...extra,
+      });
     let loaded: LoadedConfig;
     let runtime: Runtime;
     let plugins: LoadedPlugin[] = this.plugins;
@@ -181,6 +274,7 @@ export class DitoApp {
       if (err instanceof PluginError) this.metrics.recorder.pluginLoadFailed(err.details.plugin ?? '(all)');
       const message = (err as { describe?: () => string }).describe?.() ?? (err as Error).message;
       this.logger.error({ reason, err: message }, 'config reload refused');
+      record(false, { error: message });
       return false;
     }
     if (loaded.config.port !== this.loaded.config.port) {
@@ -207,9 +301,12 @@ export class DitoApp {
     this.loaded = loaded;
     this.logger = runtime.logger;
     this.redisHandle = redis;
+    this.loadedAt = Date.now();
     runtime.logger.info({ reason, config_sha256: loaded.sha256 }, 'config reloaded');
+    record(true, { configSha256: loaded.sha256 });
     void this.retire(previous, replacedPlugins, previousRedis === redis ? undefined : previousRedis);
     await this.updateWatcher();
+    await this.applyAdmin(false);
     return true;
   }
 
@@ -319,6 +416,7 @@ export class DitoApp {
       flushLogs();
       await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
     }
+    await this.admin?.close();
     if (dito !== undefined) {
       const drainMs = shutdownTimeoutMs;
       // WebSockets may use the whole drain time, then get close code 1001. The server's forced

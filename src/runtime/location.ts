@@ -5,6 +5,7 @@ import type { Handler } from '../middlewares/chain.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
+import type { UpstreamPool } from '../upstream/pool.js';
 import type { WebSocketUpstream } from '../websocket/upstream.js';
 import type { Upstream } from '../transport/upstream-clients.js';
 
@@ -14,6 +15,7 @@ export interface CompiledLocation {
   /** The `path` pattern as written: the metrics label and access-log field. */
   readonly pattern: string;
   readonly regex: RegExp;
+  /** The target (the first one of a pool). */
   readonly target: URL;
   /** `http://host:port` or `https://...` of the upstream (ws targets mapped to http). */
   readonly origin: string;
@@ -26,6 +28,11 @@ export interface CompiledLocation {
   readonly upstream: Upstream;
   /** `upstream.pool`, as a plain dispatcher. */
   readonly dispatcher: Dispatcher;
+  /**
+   * Locations with `targets` (or any pool key): the pool a request picks its target from. The
+   * fields above then describe the first target. Undefined: the single-target fast path.
+   */
+  readonly pool?: UpstreamPool;
   readonly middlewares: readonly Middleware[];
   /** The middleware chain ending in the proxy: what a matched request runs. */
   readonly handle: Handler;

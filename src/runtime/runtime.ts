@@ -12,12 +12,13 @@ import { type MetricsRecorder, noopMetrics } from '../observability/metrics-reco
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { type DitoError, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
-import { compileRequestHeaderPlan } from '../proxy/headers.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
 import type { RedisHandle } from '../redis/handle.js';
-import { compileTargetPath, Router } from '../routing/router.js';
+import { Router } from '../routing/router.js';
 import { transportWarnings } from '../transport/transport-warnings.js';
-import { httpOrigin, UpstreamClients, type UpstreamPools } from '../transport/upstream-clients.js';
+import { UpstreamClients, type UpstreamPools } from '../transport/upstream-clients.js';
+import { type CompiledUpstreams, compileUpstreams } from '../upstream/compile.js';
+import { TargetStates } from '../upstream/target-state.js';
 import { continueUpgrade } from '../websocket/proxy.js';
 import { compileWebSocketUpstream } from '../websocket/upstream.js';
 import type { CompiledLocation } from './location.js';
@@ -52,11 +53,6 @@ export interface RuntimeDependencies {
   redis?: RedisHandle;
   /** The process's upstream pools: a reload reuses those whose (origin, transport) is unchanged. */
   upstreamPools?: UpstreamPools;
-}
-
-function hostHeader(target: URL): string {
-  // URL drops default ports already, which is what Host must carry.
-  return target.host;
 }
 
 function resolveMiddlewares(
@@ -96,10 +92,10 @@ function resolveMiddlewares(
   });
 }
 
-/** The location's upstream; unreadable or invalid certificate files become config errors at their key. */
-function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: UpstreamClients) {
+/** A target's upstream; unreadable or invalid certificate files become config errors at their key. */
+function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: UpstreamClients, target: URL) {
   try {
-    return clients.get(location.targetUrl!, location.transport);
+    return clients.get(target, location.transport);
   } catch (err) {
     const message = String((err as Error).message);
     const own = location.transport;
@@ -130,6 +126,9 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
   const clients = new UpstreamClients(deps.upstreamPools);
   const carry = deps.carry ?? new Map<string, unknown>();
   const middlewaresToClose: Middleware[] = [];
+  const states = new TargetStates(carry);
+  const upstreamsToRelease: CompiledUpstreams[] = [];
+  const metrics = deps.metrics ?? noopMetrics;
 
   const reportUpstreamError: UpstreamErrorReporter = (exchange, code, err) => {
     if (code === 'DITO_ERR_RESPONSE_TOO_LARGE') {
@@ -168,28 +167,33 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
 
   try {
     const locations = config.locations.map((location): CompiledLocation => {
-      if (location.targetUrl === undefined) {
-        throw new ConfigError(
-          loaded.locate(['locations', location.index]),
-          `locations[${location.index}]`,
-          'target_url is required',
-        );
-      }
-      const target = location.targetUrl;
       const transport = location.transport;
-      const headerOptions = {
-        host: hostHeader(target),
-        additional: location.additionalHeaders,
-        excluded: location.excludedHeaders,
-        allowUnderscores: config.server.allowUnderscoresInHeaders,
-      };
-      const headerPlan = compileRequestHeaderPlan(headerOptions);
-      for (const name of headerPlan.ignored) {
+      const upstreams = compileUpstreams(location, {
+        upstreamFor: (url) => upstreamFor(loaded, location, clients, url),
+        headerOptions: {
+          additional: location.additionalHeaders,
+          excluded: location.excludedHeaders,
+          allowUnderscores: config.server.allowUnderscoresInHeaders,
+        },
+        websocketFor: location.enableWebsocket
+          ? (url) =>
+              compileWebSocketUpstream(url, transport, {
+                requestTimeoutMs: config.requestTimeoutMs,
+                idleTimeoutMs: location.websocket.idleTimeoutMs,
+              })
+          : undefined,
+        states,
+        metrics,
+        logger,
+        requestTimeoutMs: config.requestTimeoutMs,
+      });
+      upstreamsToRelease.push(upstreams);
+      const primary = upstreams.primary;
+      for (const name of primary.headerPlan.ignored) {
         logger.warn(
           `locations[${location.index}].additional_headers.${name}: a hop-by-hop or framing header is never sent upstream`,
         );
       }
-      const upstream = upstreamFor(loaded, location, clients);
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
       const compiled: CompiledLocation = {
@@ -197,26 +201,22 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         index: location.index,
         pattern: location.path,
         regex: location.pathRegex,
-        target,
-        origin: httpOrigin(target),
-        targetPath: compileTargetPath(target),
+        target: primary.url,
+        origin: primary.origin,
+        targetPath: primary.targetPath,
         replacePath: location.replacePath,
-        headerPlan,
-        upgradeHeaderPlan: compileRequestHeaderPlan({ ...headerOptions, forUpgrade: true }),
-        upstream,
-        dispatcher: upstream.pool,
+        headerPlan: primary.headerPlan,
+        upgradeHeaderPlan: primary.upgradeHeaderPlan,
+        upstream: primary.upstream,
+        dispatcher: primary.dispatcher,
+        pool: upstreams.pool,
         middlewares,
         // Filled just below, once the object exists for the terminal handler to close over.
         handle: () => {},
         upgrade: location.enableWebsocket
           ? compileChain(middlewares, continueUpgrade, onMiddlewareError, onMiddlewareWarning)
           : undefined,
-        websocket: location.enableWebsocket
-          ? compileWebSocketUpstream(target, transport, {
-              requestTimeoutMs: config.requestTimeoutMs,
-              idleTimeoutMs: location.websocket.idleTimeoutMs,
-            })
-          : undefined,
+        websocket: primary.websocket,
         maxResponseBodySize: location.maxResponseBodySize,
         maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
@@ -241,15 +241,18 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       carry,
       trustedProxies: new TrustedProxies(config.trustedProxies),
       logger,
-      metrics: deps.metrics ?? noopMetrics,
+      metrics,
       inFlight: 0,
       async close() {
+        // Target states first: health checks of targets the next runtime dropped stop here.
+        for (const upstreams of upstreamsToRelease) upstreams.release();
         await clients.close();
         await Promise.allSettled(middlewaresToClose.map((m) => m.close?.()));
       },
     };
   } catch (err) {
-    // A half-built runtime must not leak pools or middleware resources.
+    // A half-built runtime must not leak pools, health checks or middleware resources.
+    for (const upstreams of upstreamsToRelease) upstreams.release();
     void clients.close();
     for (const m of middlewaresToClose) void m.close?.();
     throw err;

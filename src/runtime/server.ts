@@ -364,6 +364,7 @@ export class DitoServer {
       request_id: exchange.requestId,
       client_ip: exchange.clientIp,
     };
+    if (exchange.target !== undefined) entry.target = exchange.target;
     if (exchange.retries > 0) entry.retries = exchange.retries;
     if (exchange.errorCode !== undefined) entry.error = exchange.errorCode;
     if (!res.writableFinished) entry.aborted = true;

@@ -75,7 +75,7 @@ export function transportWarnings(loaded: LoadedConfig): TransportWarning[] {
   for (const location of config.locations) {
     const own = location.transport;
     for (const rule of RULES) {
-      if (!rule.applies(own, location.targetUrl)) continue;
+      if (!rule.applies(own, location.targetUrl ?? location.targets[0]?.url)) continue;
       const setHere = rule.value(own) !== rule.value(global);
       if (!setHere && rule.key !== 'force_http2') continue; // already named on the global block
       const path = setHere

@@ -115,16 +115,23 @@ export class WebSocketProxy {
     release: () => void,
   ): void {
     if (client.destroyed) return;
+    // Pool locations: the target is picked as for HTTP requests (policy, health, ejection).
+    const target = pickUpgradeTarget(exchange, location, upstream);
+    if (target === undefined) {
+      release();
+      return;
+    }
+    upstream = target.websocket;
     const req = exchange.req;
     const raw = exchange.headersEdited ? flattenHeaderObject(req.headers) : req.rawHeaders;
-    const headers = buildUpstreamHeaders(raw, location.upgradeHeaderPlan, exchange);
-    const path = rewritePath(location.targetPath, location.replacePath, exchange.path, exchange.query);
-    exchange.upstream = location.origin;
+    const headers = buildUpstreamHeaders(raw, target.upgradeHeaderPlan, exchange);
+    const path = rewritePath(target.targetPath, location.replacePath, exchange.path, exchange.query);
+    exchange.upstream = target.origin;
     const facts: ConnectionFacts = {
       requestId: exchange.requestId,
       path: exchange.path,
       location: location.pattern,
-      upstream: location.origin,
+      upstream: target.origin,
       clientIp: exchange.clientIp,
     };
     const dispatchedAt = performance.now();
@@ -241,6 +248,35 @@ export class WebSocketProxy {
     for (const relay of [...this.relays]) relay.goAway('shutdown', reason);
     return done;
   }
+}
+
+interface UpgradeTarget {
+  readonly upgradeHeaderPlan: CompiledLocation['upgradeHeaderPlan'];
+  readonly targetPath: CompiledLocation['targetPath'];
+  readonly origin: string;
+  readonly websocket: WebSocketUpstream;
+}
+
+/** The location's target, or its pool's pick; undefined once a 503 (none usable) is answered. */
+function pickUpgradeTarget(
+  exchange: Exchange,
+  location: CompiledLocation,
+  upstream: WebSocketUpstream,
+): UpgradeTarget | undefined {
+  const pool = location.pool;
+  if (pool === undefined) {
+    const { upgradeHeaderPlan, targetPath, origin } = location;
+    return { upgradeHeaderPlan, targetPath, origin, websocket: upstream };
+  }
+  const picked = pool.pickTarget(exchange);
+  if (typeof picked === 'string') {
+    exchange.errorCode = picked;
+    exchange.bytesOut += sendError(exchange.res, picked, exchange.requestId);
+    return undefined;
+  }
+  exchange.target = picked.label;
+  const { upgradeHeaderPlan, targetPath, origin } = picked;
+  return { upgradeHeaderPlan, targetPath, origin, websocket: picked.websocket ?? upstream };
 }
 
 function round(ms: number): number {

@@ -1,6 +1,7 @@
 // `rate-limiter-redis`: the `rate-limiter` token bucket shared by every Dito on the same Redis,
 // one atomic script per decision. Redis unreachable or too slow: fail open (serve, count, log once
 // per outage) unless `rate_limiting.failure_mode: closed`, which answers 503.
+import { noopMetrics } from '../../observability/metrics-recorder.js';
 import { sendError } from '../../proxy/errors.js';
 import type { Exchange } from '../../proxy/exchange.js';
 import { RedisUnavailableError } from '../../redis/handle.js';
@@ -37,8 +38,11 @@ export const createRedisRateLimiter: MiddlewareFactory = (context) => {
   const limitHeader = String(settings.burst);
   const failClosed = settings.failureMode === 'closed';
 
+  const metrics = (context.metrics ?? noopMetrics).location(context.location.path);
+
   const fallback = (exchange: Exchange, next: Next, err: unknown): void => {
     redis?.recordFallback(RATE_LIMITER_REDIS, failClosed ? 'closed' : 'open', err);
+    metrics.rateLimit(RATE_LIMITER_REDIS, failClosed ? 'failed_closed' : 'failed_open');
     if (!failClosed) {
       next();
       return;
@@ -72,7 +76,9 @@ export const createRedisRateLimiter: MiddlewareFactory = (context) => {
             fallback(exchange, next, err);
             return;
           }
-          if (applyDecision(exchange, decision, limitHeader)) next();
+          const allowed = applyDecision(exchange, decision, limitHeader);
+          metrics.rateLimit(RATE_LIMITER_REDIS, allowed ? 'allowed' : 'limited');
+          if (allowed) next();
         },
         (err: unknown) => {
           if (exchange.res.destroyed) return;

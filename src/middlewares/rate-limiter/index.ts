@@ -2,6 +2,7 @@
 // refilled at `requests_per_second`). Buckets survive a reload that leaves the location's
 // settings unchanged (through MiddlewareContext.carry).
 import type { RateLimitingConfig } from '../../config/types.js';
+import { noopMetrics } from '../../observability/metrics-recorder.js';
 import type { MiddlewareContext, MiddlewareFactory } from '../../runtime/middleware-registry.js';
 import type { Middleware } from '../types.js';
 import { applyDecision } from './answer.js';
@@ -41,12 +42,15 @@ export const createRateLimiter: MiddlewareFactory = (context) => {
   // One decision object per limiter: the decision is used before handle() returns, so requests
   // never share it across an await.
   const decision = emptyDecision();
+  const metrics = (context.metrics ?? noopMetrics).location(context.location.path);
 
   return {
     name: RATE_LIMITER,
     handle(exchange, next) {
       buckets.take(keyOf(exchange), decision);
-      if (applyDecision(exchange, decision, limitHeader)) next();
+      const allowed = applyDecision(exchange, decision, limitHeader);
+      metrics.rateLimit(RATE_LIMITER, allowed ? 'allowed' : 'limited');
+      if (allowed) next();
     },
     async close() {
       if (buckets.release() && context.carry.get(id) === buckets) context.carry.delete(id);
