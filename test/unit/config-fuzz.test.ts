@@ -89,6 +89,10 @@ it('parseConfigText throws only ConfigError, on one line (2 s of random input)',
         assert.ok(error.message.startsWith('fuzz.yaml'), error.message);
       }
     }),
-    { numRuns: fuzzRuns(1_000_000), interruptAfterTimeLimit: fuzzTimeMs(2000), markInterruptAsFailure: false },
+    {
+      numRuns: fuzzRuns(1_000_000),
+      interruptAfterTimeLimit: fuzzTimeMs(2000),
+      markInterruptAsFailure: false,
+    },
   );
 });
