@@ -1,6 +1,7 @@
 // The client-facing listener: takes requests off the wire, normalises and routes them, runs the
 // location's chain, and owns the connection lifecycle (drain on shutdown, runtime swaps).
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
@@ -104,7 +105,10 @@ export class DitoServer {
     );
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       // HTTP/2 (HTTPS listener) hands over a response object, not a socket: answer with JSON.
-      if (req.httpVersionMajor === 2) this.handleRequest(req, socket as unknown as ServerResponse);
+      // Asked of the request's type, not its version: an HTTP/1.1 request line claiming
+      // `HTTP/2.0` also has httpVersionMajor 2, and treating its socket as a response crashed
+      // the process (found by the raw-request fuzzer).
+      if (req instanceof Http2ServerRequest) this.handleRequest(req, socket as unknown as ServerResponse);
       else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
@@ -247,6 +251,10 @@ export class DitoServer {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
+    if (!speaksItsVersion(req)) {
+      this.refuse(req, res, 'DITO_ERR_HTTP_VERSION', requestId, startedAt);
+      return;
+    }
     if (!hasValidHost(req)) {
       this.refuse(req, res, 'DITO_ERR_BAD_REQUEST', requestId, startedAt);
       return;
@@ -382,6 +390,10 @@ export class DitoServer {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!speaksItsVersion(req)) {
+      this.refuseRaw(socket, 'DITO_ERR_HTTP_VERSION', req);
+      return;
+    }
     // An upgrade pipelined behind a response still being written: wait for that response, so
     // answers keep their order and never interleave (assigning the socket now would throw
     // ERR_HTTP_SOCKET_ASSIGNED out of the parser and end the process).
@@ -486,6 +498,15 @@ function discard(): void {}
 /** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
 function endThenDestroy(socket: Duplex): void {
   socket.end(() => socket.destroy());
+}
+
+/**
+ * An HTTP/1.x connection carrying a request line that claims another major version (`HTTP/2.0`
+ * parses): code reading `httpVersionMajor` would take it for an HTTP/2 stream. Answered 505, as
+ * nginx does.
+ */
+function speaksItsVersion(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 1 || req instanceof Http2ServerRequest;
 }
 
 /**

@@ -87,6 +87,24 @@ describe('raw request abuse (fuzzer regressions)', () => {
     assert.match(old, /^HTTP\/1.1 200 /);
   });
 
+  test('regression: CONNECT with an HTTP/2.0 request line over HTTP/1.1 crashed Dito (its socket taken for a response)', async () => {
+    const text = await rawExchange(dito.port, 'CONNECT /x HTTP/2.0\r\nHost: x\r\n\r\n', 3000);
+    assert.match(text, /^HTTP\/1.1 405 /);
+    assert.equal(dito.proc.exitCode, null);
+    // Any other request claiming HTTP/2.0 on an HTTP/1.1 connection: 505, nothing forwarded.
+    const seen = upstream.requests.length;
+    for (const head of [
+      'POST /v2 HTTP/2.0\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+      'GET /v2 HTTP/2.0\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+    ]) {
+      const reply = await rawExchange(dito.port, head, 3000);
+      assert.match(reply, /^HTTP\/1.1 505 /, head);
+      assert.match(reply, /"code":505/);
+    }
+    assert.equal(upstream.requests.length, seen);
+    assert.equal((await request(`${dito.url}/alive`)).status, 200);
+  });
+
   test('regression: an Expect other than 100-continue got a bare non-JSON 417', async () => {
     const seen = upstream.requests.length;
     const text = await rawExchange(
