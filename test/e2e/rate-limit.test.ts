@@ -49,38 +49,44 @@ describe('rate-limiter (in memory)', () => {
   });
 
   test('rps 2 burst 4: of 10 immediate requests exactly 4 pass, the rest 429 with Retry-After; after 1 s two more', async () => {
-    const started = Date.now();
-    const replies: Reply[] = [];
-    for (let i = 0; i < 10; i++) replies.push(await request(`${dito.url}/burst`));
-    assert.deepEqual(
-      replies.map((r) => r.status),
-      [200, 200, 200, 200, 429, 429, 429, 429, 429, 429],
+    // Sent at once, so they arrive within milliseconds; on a loaded machine the refill during the
+    // burst (2 tokens per second of elapsed time) is allowed for, so the check stays exact.
+    const started = performance.now();
+    const replies: Reply[] = await Promise.all(
+      Array.from({ length: 10 }, () => request(`${dito.url}/burst`)),
     );
-    for (const [i, reply] of replies.entries()) {
+    const refilled = Math.floor(((performance.now() - started) / 1000) * 2);
+    const passed = replies.filter((r) => r.status === 200);
+    const refused = replies.filter((r) => r.status === 429);
+    assert.equal(passed.length, Math.min(10, 4 + refilled), `refill allowance ${refilled}`);
+    assert.equal(passed.length + refused.length, 10);
+    for (const reply of replies) {
       assert.equal(reply.headers['ratelimit-limit'], '4');
-      assert.equal(reply.headers['ratelimit-remaining'], String(Math.max(0, 3 - i)));
+      assert.match(String(reply.headers['ratelimit-remaining']), /^[0-3]$/);
       assert.match(String(reply.headers['ratelimit-reset']), /^[1-2]$/);
     }
+    if (refilled === 0) {
+      assert.deepEqual(passed.map((r) => r.headers['ratelimit-remaining']).sort(), ['0', '1', '2', '3']);
+    }
     assert.equal(
-      replies[0]!.headers['x-from-upstream'],
+      passed[0]!.headers['x-from-upstream'],
       'yes',
       'upstream headers merge with the limiter ones',
     );
-    const refused = replies[4]!;
-    assert.equal(refused.headers['retry-after'], '1');
-    assert.equal(refused.headers['content-type'], 'application/json; charset=utf-8');
-    const body = refused.json<{ error: { code: number; message: string }; request_id: string }>();
+    const first = refused[0]!;
+    assert.equal(first.headers['retry-after'], '1');
+    assert.equal(first.headers['content-type'], 'application/json; charset=utf-8');
+    const body = first.json<{ error: { code: number; message: string }; request_id: string }>();
     assert.equal(body.error.code, 429);
     assert.equal(body.error.message, 'Too Many Requests');
-    assert.equal(body.request_id, refused.headers['x-request-id']);
+    assert.equal(body.request_id, first.headers['x-request-id']);
 
-    await sleep(Math.max(0, started + 1050 - Date.now()));
-    const later = [await request(`${dito.url}/burst`), await request(`${dito.url}/burst`)];
-    assert.deepEqual(
-      later.map((r) => r.status),
-      [200, 200],
-    );
-    assert.equal((await request(`${dito.url}/burst`)).status, 429);
+    // One second later the bucket holds two tokens (plus less than one left over): 2 of 3 pass.
+    await sleep(1050);
+    const laterStarted = performance.now();
+    const later = await Promise.all(Array.from({ length: 3 }, () => request(`${dito.url}/burst`)));
+    const laterRefill = Math.floor(((performance.now() - laterStarted) / 1000) * 2);
+    assert.equal(later.filter((r) => r.status === 200).length, Math.min(3, 2 + laterRefill));
   });
 
   test('1,000 concurrent requests: exactly burst pass', async () => {
