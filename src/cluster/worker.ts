@@ -24,6 +24,22 @@ function send(message: ToPrimary): Promise<void> {
   });
 }
 
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+};
+
+/**
+ * node:cluster reports a failed shared listen as `bind EADDRINUSE null:8081`; this says it as a
+ * single process does (`listen EADDRINUSE: address already in use :::8081`).
+ */
+function startError(err: unknown, describeError: (err: unknown) => string): string {
+  const { syscall, code, port } = err as { syscall?: string; code?: string; port?: number };
+  const meaning = code === undefined ? undefined : LISTEN_ERRORS[code];
+  if (syscall === 'bind' && meaning !== undefined) return `listen ${code}: ${meaning} :::${port}`;
+  return describeError(err);
+}
+
 export async function runWorker(options: WorkerOptions, describeError: (err: unknown) => string): Promise<void> {
   shareStdout();
   const index = Number(process.env[WORKER_INDEX_ENV]);
@@ -102,7 +118,7 @@ export async function runWorker(options: WorkerOptions, describeError: (err: unk
   } catch (err) {
     flushLogs();
     // The primary prints it once (not once per worker) and exits 1.
-    await send({ type: 'dito:failed', message: describeError(err) });
+    await send({ type: 'dito:failed', message: startError(err, describeError) });
     process.exit(1);
   }
 }
