@@ -152,7 +152,10 @@ class ClusterPrimary {
       if (this.slots.size === 0) this.exit(1, 'no worker left');
       return;
     }
-    const delayMs = Math.min(RESTART_BACKOFF_FIRST_MS * 2 ** this.restartTimes.length, RESTART_BACKOFF_MAX_MS);
+    const delayMs = Math.min(
+      RESTART_BACKOFF_FIRST_MS * 2 ** this.restartTimes.length,
+      RESTART_BACKOFF_MAX_MS,
+    );
     this.restartTimes.push(now);
     this.logger.warn({ ...fields, restart_in_ms: delayMs }, 'worker exited unexpectedly: restarting it');
     const timer = setTimeout(() => {

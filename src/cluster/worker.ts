@@ -3,7 +3,13 @@
 // primary's metrics collection, and drains on SIGTERM/SIGINT or when the primary goes away.
 import { flushLogs, shareStdout } from '../observability/logger.js';
 import { DitoApp, type WorkerRole } from '../runtime/app.js';
-import { isDitoMessage, METRICS_COLLECT_TIMEOUT_MS, type ToPrimary, type ToWorker, WORKER_INDEX_ENV } from './messages.js';
+import {
+  isDitoMessage,
+  METRICS_COLLECT_TIMEOUT_MS,
+  type ToPrimary,
+  type ToWorker,
+  WORKER_INDEX_ENV,
+} from './messages.js';
 
 interface WorkerOptions {
   configPath: string;
@@ -40,7 +46,10 @@ function startError(err: unknown, describeError: (err: unknown) => string): stri
   return describeError(err);
 }
 
-export async function runWorker(options: WorkerOptions, describeError: (err: unknown) => string): Promise<void> {
+export async function runWorker(
+  options: WorkerOptions,
+  describeError: (err: unknown) => string,
+): Promise<void> {
   shareStdout();
   const index = Number(process.env[WORKER_INDEX_ENV]);
   const scrapes = new Map<number, { resolve(value: Rendered): void; reject(err: Error): void }>();

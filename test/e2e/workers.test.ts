@@ -14,7 +14,8 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 function requestsCounted(exposition: string, labelText: string): number {
   let total = 0;
   for (const line of exposition.split('\n')) {
-    if (line.startsWith('http_requests_total{') && line.includes(labelText)) total += Number(line.split(' ')[1]);
+    if (line.startsWith('http_requests_total{') && line.includes(labelText))
+      total += Number(line.split(' ')[1]);
   }
   return total;
 }
