@@ -391,12 +391,6 @@ export const configSchema = z.strictObject({
   port: portField()
     .prefault(8081)
     .describe('Listening port, string or number. 0 = an ephemeral port chosen by the OS (for tests).'),
-  workers: z
-    .union([z.literal('auto'), z.number().int().min(1).max(256)])
-    .default(1)
-    .describe(
-      'Extension. Worker processes serving `port` together (node:cluster): a number, or `auto` = one per CPU core. 1 = one plain process (no cluster). Changing it needs a restart. See docs/workers.md.',
-    ),
   hot_reload: boolField().default(false).describe('Watch the file and apply saved changes.'),
   logging: loggingSchema.prefault({}).describe('Logging.'),
   metrics: metricsSchema.prefault({}).describe('Prometheus metrics.'),
@@ -443,6 +437,12 @@ export const configSchema = z.strictObject({
     .prefault('15s')
     .describe(
       'Extension. How long SIGTERM/SIGINT wait for in-flight requests before closing them.' + DURATION_HINT,
+    ),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(256)])
+    .default(1)
+    .describe(
+      'Extension. Worker processes serving `port` together (node:cluster): a number, or `auto` = one per CPU core. 1 = one plain process (no cluster). Changing it needs a restart. See docs/workers.md.',
     ),
   trusted_proxies: z
     .array(
