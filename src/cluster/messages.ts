@@ -10,7 +10,7 @@ export const METRICS_COLLECT_TIMEOUT_MS = 2000;
 
 export type ToPrimary =
   /** Listening and ready to serve. */
-  | { type: 'dito:ready'; port: number }
+  | { type: 'dito:ready'; port: number; adminPort?: number }
   /** Could not start: the one-line error a single process would print. */
   | { type: 'dito:failed'; message: string }
   /** The admin API reloaded this worker: reload the others too. */

@@ -38,6 +38,8 @@ class ClusterPrimary {
   private started = false;
   private stopping = false;
   private port = 0;
+  /** Worker 1's admin listener port, when it runs one. */
+  private adminPort: number | undefined;
   private onStartupEvent: ((failure?: string) => void) | undefined;
 
   constructor(
@@ -77,6 +79,7 @@ class ClusterPrimary {
     this.logger.info(
       {
         port: this.port,
+        ...(this.adminPort === undefined ? {} : { admin_port: this.adminPort }),
         workers: count,
         worker_pids: [...this.slots.values()].map((w) => w.process.pid),
         protocol: this.config.tls === undefined ? 'http' : 'https',
@@ -107,6 +110,7 @@ class ClusterPrimary {
     switch (message.type) {
       case 'dito:ready':
         this.port = message.port;
+        if (message.adminPort !== undefined) this.adminPort = message.adminPort;
         if (this.onStartupEvent !== undefined) this.onStartupEvent();
         else this.logger.info({ worker: index, pid: worker.process.pid }, 'worker restarted');
         break;

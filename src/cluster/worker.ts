@@ -123,7 +123,7 @@ export async function runWorker(
     app = await DitoApp.create({ ...options, worker: role });
     const port = await app.start();
     started = true;
-    await send({ type: 'dito:ready', port });
+    await send({ type: 'dito:ready', port, adminPort: app.adminPort });
   } catch (err) {
     flushLogs();
     // The primary prints it once (not once per worker) and exits 1.
