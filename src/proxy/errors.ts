@@ -7,6 +7,8 @@ export const ErrorCodes = {
   DITO_ERR_BAD_REQUEST: { status: 400, message: 'Bad Request' },
   DITO_ERR_PATH_TRAVERSAL: { status: 400, message: 'Bad Request' },
   DITO_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
+  DITO_ERR_EXPECTATION_FAILED: { status: 417, message: 'Expectation Failed' },
+  DITO_ERR_HTTP_VERSION: { status: 505, message: 'HTTP Version Not Supported' },
   DITO_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, message: 'Request body size exceeds limit' },
   DITO_ERR_URI_TOO_LONG: { status: 414, message: 'URI Too Long' },
   DITO_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },

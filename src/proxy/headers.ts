@@ -18,6 +18,13 @@ export const HOP_BY_HOP = new Set([
 
 const ALIASED_NAME = /[_.]/;
 
+/**
+ * Names `additional_headers` cannot set: hop-by-hop and framing headers belong to the connection
+ * Dito opens, not to the operator (undici refuses most of them, failing every request with 502,
+ * and a configured Content-Length would contradict the body). Go's ReverseProxy drops them too.
+ */
+export const NOT_CONFIGURABLE = new Set([...HOP_BY_HOP, 'content-length', 'expect']);
+
 /** Headers whose value Dito sets itself on the upstream request. */
 const DITO_OWNED = [
   'host',
@@ -42,6 +49,8 @@ export interface RequestHeaderPlan {
   readonly overridden: ReadonlySet<string>;
   /** Drop client headers whose names contain `_` or `.` (backends may fold them onto real ones). */
   readonly dropAliased: boolean;
+  /** `additional_headers` names never sent (NOT_CONFIGURABLE), for a warning at load. */
+  readonly ignored: readonly string[];
 }
 
 export function compileRequestHeaderPlan(options: {
@@ -61,8 +70,13 @@ export function compileRequestHeaderPlan(options: {
   for (const name of options.excluded) drop.add(name.toLowerCase());
   const additional: string[] = [];
   const overridden = new Set<string>();
+  const ignored: string[] = [];
   for (const [name, value] of options.additional) {
     const lower = name.toLowerCase();
+    if (NOT_CONFIGURABLE.has(lower)) {
+      ignored.push(name);
+      continue;
+    }
     drop.add(lower);
     if (DITO_OWNED.includes(lower)) overridden.add(lower);
     additional.push(name, value);
@@ -74,6 +88,7 @@ export function compileRequestHeaderPlan(options: {
     upgrade: options.forUpgrade === true,
     overridden,
     dropAliased: options.allowUnderscores !== true,
+    ignored,
   };
 }
 
@@ -122,6 +137,12 @@ export function buildUpstreamHeaders(
       continue;
     }
     const lower = name.toLowerCase();
+    // Host is always replaced, and it is the source of X-Forwarded-Host even when the client names
+    // it in `Connection` (else `Connection: host` would delete a header Dito adds).
+    if (lower === 'host') {
+      clientHost ??= raw[i + 1]!;
+      continue;
+    }
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
     if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;
     // `X_Forwarded_For` and `X.Real.IP` survive as distinct names here, but CGI/WSGI/PHP backends
@@ -130,8 +151,6 @@ export function buildUpstreamHeaders(
     if (plan.drop.has(lower)) {
       if (lower === 'x-forwarded-for') {
         forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;
-      } else if (lower === 'host') {
-        clientHost ??= raw[i + 1]!;
       }
       continue;
     }

@@ -189,6 +189,11 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
       });
       upstreamsToRelease.push(upstreams);
       const primary = upstreams.primary;
+      for (const name of primary.headerPlan.ignored) {
+        logger.warn(
+          `locations[${location.index}].additional_headers.${name}: a hop-by-hop or framing header is never sent upstream`,
+        );
+      }
       const middlewares = resolveMiddlewares(loaded, location, deps, carry);
       middlewaresToClose.push(...middlewares);
       const compiled: CompiledLocation = {

@@ -1,6 +1,7 @@
 // The client-facing listener: takes requests off the wire, normalises and routes them, runs the
 // location's chain, and owns the connection lifecycle (drain on shutdown, runtime swaps).
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
@@ -65,6 +66,8 @@ export class DitoServer {
   private current: Runtime;
   private readonly logger: Logger;
   private draining = false;
+  /** Responses not yet closed: told to close their connection when a drain starts. */
+  private readonly openResponses = new Set<ServerResponse>();
   private readonly localHandlers = new Map<string, LocalHandler>();
   private readonly listeners: RequestListener[] = [];
   private upgradeHandler: UpgradeHandler | undefined;
@@ -84,13 +87,28 @@ export class DitoServer {
         // Fixed for the listener's life: a changed max_header_bytes needs a restart.
         maxHeaderSize: limits.maxHeaderBytes,
         connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+        // Node's own refusal of a missing Host is a bare 400, not the contract's JSON: checked below.
+        requireHostHeader: false,
       });
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
+    // An Expect other than 100-continue: Node's default is a bare 417; answer in the contract's JSON.
+    server.on('checkExpectation', (req, res) =>
+      this.refuse(
+        req,
+        res,
+        'DITO_ERR_EXPECTATION_FAILED',
+        requestIdFrom(req.headers['x-request-id'] as string | undefined),
+        performance.now(),
+      ),
+    );
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       // HTTP/2 (HTTPS listener) hands over a response object, not a socket: answer with JSON.
-      if (req.httpVersionMajor === 2) this.handleRequest(req, socket as unknown as ServerResponse);
+      // Asked of the request's type, not its version: an HTTP/1.1 request line claiming
+      // `HTTP/2.0` also has httpVersionMajor 2, and treating its socket as a response crashed
+      // the process (found by the raw-request fuzzer).
+      if (req instanceof Http2ServerRequest) this.handleRequest(req, socket as unknown as ServerResponse);
       else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
@@ -189,6 +207,15 @@ export class DitoServer {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // Requests already in flight finish, but their keep-alive connections must not outlive them:
+    // an answer still to be sent says `Connection: close`, one under way closes once it is done.
+    for (const res of this.openResponses) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      else {
+        const socket = res.socket;
+        res.once('finish', () => socket?.end());
+      }
+    }
     const idle =
       this.openConnections === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
     let timer: NodeJS.Timeout | undefined;
@@ -214,12 +241,22 @@ export class DitoServer {
     const runtime = this.current;
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
+    this.openResponses.add(res);
+    res.once('close', () => this.openResponses.delete(res));
     if (this.draining) {
       // Finish this one, but tell the client not to send another on this connection.
       res.shouldKeepAlive = false;
     }
     if (req.rawHeaders.length > this.maxHeaders * 2) {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
+      return;
+    }
+    if (!speaksItsVersion(req)) {
+      this.refuse(req, res, 'DITO_ERR_HTTP_VERSION', requestId, startedAt);
+      return;
+    }
+    if (!hasValidHost(req)) {
+      this.refuse(req, res, 'DITO_ERR_BAD_REQUEST', requestId, startedAt);
       return;
     }
     // CONNECT reaches here only over HTTP/2 (see the 'connect' listener): no tunnels.
@@ -353,6 +390,27 @@ export class DitoServer {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!speaksItsVersion(req)) {
+      this.refuseRaw(socket, 'DITO_ERR_HTTP_VERSION', req);
+      return;
+    }
+    // An upgrade pipelined behind a response still being written: wait for that response, so
+    // answers keep their order and never interleave (assigning the socket now would throw
+    // ERR_HTTP_SOCKET_ASSIGNED out of the parser and end the process).
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null) {
+      let resumed = false;
+      const resume = () => {
+        if (resumed) return;
+        resumed = true;
+        const stillPending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage != null;
+        if (socket.destroyed || !socket.writable || stillPending) socket.destroy();
+        else this.handleUpgrade(req, socket, head);
+      };
+      pending.once('finish', resume);
+      pending.once('close', resume);
+      return;
+    }
     const runtime = this.current;
     let path: string;
     let location: CompiledLocation | undefined;
@@ -394,12 +452,14 @@ export class DitoServer {
     // Not a WebSocket location (or another protocol, such as `curl --http2`'s h2c upgrade, which
     // the client accepts being ignored): serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
-    // connection closes after this one answer.
-    if (head.length > 0) socket.unshift(head);
+    // connection closes after this one answer. Whatever else the client sends is read and
+    // dropped: bytes left unread kept the socket open after both sides had finished (a leak).
+    socket.on('data', discard);
+    socket.resume();
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
-    res.once('finish', () => socket.end());
+    res.once('finish', () => endThenDestroy(socket));
     this.handleRequest(req, res);
   }
 
@@ -415,7 +475,14 @@ export class DitoServer {
       socket.destroy();
       return;
     }
-    const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null && pending.req.complete) {
+      // The bytes that failed follow a whole request whose answer is still owed: an error answer
+      // now would be read as the answer to that request (response desync). Finish it, then close.
+      if (!pending.headersSent) pending.shouldKeepAlive = false;
+      pending.once('close', () => (pending.writableFinished ? endThenDestroy(socket) : socket.destroy()));
+      return;
+    }
     if (pending?.headersSent) {
       socket.destroy();
       return;
@@ -424,6 +491,36 @@ export class DitoServer {
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
     this.refuseRaw(socket, code);
   }
+}
+
+function discard(): void {}
+
+/** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
+function endThenDestroy(socket: Duplex): void {
+  socket.end(() => socket.destroy());
+}
+
+/**
+ * An HTTP/1.x connection carrying a request line that claims another major version (`HTTP/2.0`
+ * parses): code reading `httpVersionMajor` would take it for an HTTP/2 stream. Answered 505, as
+ * nginx does.
+ */
+function speaksItsVersion(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 1 || req instanceof Http2ServerRequest;
+}
+
+/**
+ * RFC 9112 3.2: an HTTP/1.1 request needs exactly one Host, HTTP/1.0 at most one. Node keeps the
+ * first of several, so a second Host (one a cache or backend may read instead) is refused here.
+ */
+function hasValidHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  return hosts === 1 || (hosts === 0 && req.httpVersion !== '1.1');
 }
 
 /** A WebSocket opening handshake (RFC 6455 4.1): GET with `websocket` among the Upgrade tokens. */
