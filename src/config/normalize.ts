@@ -1,5 +1,6 @@
 // The one place where the parsed snake_case YAML becomes the camelCase `DitoConfig`: transport
 // inheritance, effective limits, file paths resolved against the config file's folder.
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { ParsedConfig, ParsedGlobalTransport, ParsedLocation, ParsedTransport } from './schema.js';
 import type {
@@ -236,6 +237,7 @@ export function normalizeConfig(parsed: ParsedConfig, configFile: string): DitoC
   const { redis, tls, plugins } = parsed;
   return {
     port: parsed.port,
+    workers: parsed.workers === 'auto' ? availableParallelism() : parsed.workers,
     hotReload: parsed.hot_reload,
     logging: { ...parsed.logging },
     metrics: { ...parsed.metrics },

@@ -438,6 +438,12 @@ export const configSchema = z.strictObject({
     .describe(
       'Extension. How long SIGTERM/SIGINT wait for in-flight requests before closing them.' + DURATION_HINT,
     ),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(256)])
+    .default(1)
+    .describe(
+      'Extension. Worker processes serving `port` together (node:cluster): a number, or `auto` = one per CPU core. 1 = one plain process (no cluster). Changing it needs a restart. See docs/workers.md.',
+    ),
   trusted_proxies: z
     .array(
       z.string().refine(isIpOrCidr, {

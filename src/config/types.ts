@@ -258,6 +258,8 @@ export interface HealthConfig {
 
 export interface DitoConfig {
   port: number;
+  /** Extension: worker processes (`auto` already resolved to the number of cores); 1 = no cluster. */
+  workers: number;
   hotReload: boolean;
   logging: { enabled: boolean; verbose: boolean; level: LogLevel };
   metrics: { enabled: boolean; path: string };

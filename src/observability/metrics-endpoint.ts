@@ -11,6 +11,10 @@ import type { DitoServer } from '../runtime/server.js';
 import type { Logger } from './logger.js';
 import { LiveStats } from './live-stats.js';
 import { PrometheusMetrics } from './metrics.js';
+import type { MetricsSnapshot } from './prometheus-client.js';
+
+/** Renders what a scrape answers; in cluster mode, the sum over every worker. */
+export type MetricsRenderer = () => Promise<{ contentType: string; body: string }>;
 import { type MetricsRecorder, noopMetrics, teeRecorders } from './metrics-recorder.js';
 
 export class MetricsService {
@@ -21,6 +25,18 @@ export class MetricsService {
   private live: LiveStats | undefined;
   private liveListening = false;
   private both: MetricsRecorder | undefined;
+  /** Set in cluster mode: scrapes answer every worker's metrics combined, not this process's. */
+  private renderer: MetricsRenderer | undefined;
+
+  /** Cluster mode: scrapes are answered by `renderer` (which asks the primary). */
+  renderWith(renderer: MetricsRenderer): void {
+    this.renderer = renderer;
+  }
+
+  /** This process's metrics as data; empty while metrics were never enabled. */
+  async snapshot(): Promise<MetricsSnapshot> {
+    return this.prometheus === undefined ? [] : this.prometheus.snapshot();
+  }
 
   /** The recorder a runtime built from `config` hands to its modules. */
   recorderFor(config: DitoConfig): MetricsRecorder {
@@ -90,7 +106,7 @@ export class MetricsService {
       );
       return;
     }
-    prometheus.render().then(
+    (this.renderer ?? (() => prometheus.render()))().then(
       ({ contentType, body }) => {
         res.writeHead(200, {
           'content-type': contentType,

@@ -20,6 +20,7 @@ import {
   type GaugeFamily,
   type HistogramSeries,
   MetricsRegistry,
+  type MetricsSnapshot,
 } from './prometheus-client.js';
 
 /**
@@ -281,10 +282,15 @@ export class PrometheusMetrics implements MetricsRecorder {
       'dito_config_info',
       'The config now serving: 1, labelled with the SHA-256 of its file.',
       ['sha256'],
+      undefined,
+      'max',
     );
     this.configLoadedAt = registry.gauge(
       'dito_config_loaded_timestamp_seconds',
       'Unix time the serving config was loaded (at start or by the last successful reload).',
+      [],
+      undefined,
+      'max',
     );
     this.pluginFailures = registry.counter(
       'dito_plugin_load_failures_total',
@@ -295,6 +301,8 @@ export class PrometheusMetrics implements MetricsRecorder {
       'dito_redis_connected',
       'Whether a Redis client is connected (1) or not (0), by user.',
       ['client'],
+      undefined,
+      'min',
     );
     // prom-client's gauges named `*_total` break Prometheus' naming rules (`promtool check metrics`
     // rejects them) and only repeat `sum(nodejs_active_handles)` etc.: dropped.
@@ -309,6 +317,11 @@ export class PrometheusMetrics implements MetricsRecorder {
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }> {
     return this.registry.render();
+  }
+
+  /** This process's metrics as data (cluster mode: the primary combines every worker's). */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.snapshot();
   }
 
   location(pattern: string): LocationSeries {

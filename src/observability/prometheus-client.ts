@@ -1,7 +1,32 @@
 // The only file that imports prom-client: a registry and the metric kinds Dito records into,
 // shaped for the request path (series bound once, counted in place, handed to the library when
 // scraped). Moving to `@prometheus-io/client` (which drops Node 20) rewrites this file alone.
-import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import {
+  type Aggregator,
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  type Metric,
+  Registry,
+} from 'prom-client';
+
+/** One process's metrics as plain data (sent over cluster IPC and summed in the primary). */
+export type MetricsSnapshot = Array<Record<string, unknown>>;
+
+/** How a gauge's values from several worker processes combine into one (default: summed). */
+export type GaugeAggregation = Aggregator;
+
+/**
+ * The exposition text of several processes' snapshots combined, each family by its aggregator:
+ * counters and histograms summed, gauges as they were declared (see `MetricsRegistry.gauge`).
+ */
+export async function renderAggregated(
+  snapshots: readonly MetricsSnapshot[],
+): Promise<{ contentType: string; body: string }> {
+  const registry = AggregatorRegistry.aggregate(snapshots as object[]);
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
 
 export type Labels = Record<string, string>;
 
@@ -160,11 +185,19 @@ export class DeferredHistogram {
 export class GaugeFamily {
   private readonly metric: Gauge<string>;
 
-  constructor(registry: Registry, name: string, help: string, labelNames: string[], collect?: () => number) {
+  constructor(
+    registry: Registry,
+    name: string,
+    help: string,
+    labelNames: string[],
+    collect?: () => number,
+    aggregator: GaugeAggregation = 'sum',
+  ) {
     this.metric = new Gauge({
       name,
       help,
       labelNames,
+      aggregator,
       registers: [registry],
       ...(collect === undefined
         ? {}
@@ -211,14 +244,26 @@ export class MetricsRegistry {
     return new DeferredHistogram(this.registry, name, help, bounds);
   }
 
-  gauge(name: string, help: string, labelNames: string[] = [], collect?: () => number): GaugeFamily {
-    return new GaugeFamily(this.registry, name, help, labelNames, collect);
+  /** `aggregator`: how workers' values combine in cluster mode (`sum` unless a sum means nothing). */
+  gauge(
+    name: string,
+    help: string,
+    labelNames: string[] = [],
+    collect?: () => number,
+    aggregator: GaugeAggregation = 'sum',
+  ): GaugeFamily {
+    return new GaugeFamily(this.registry, name, help, labelNames, collect, aggregator);
   }
 
   /** prom-client's `process_*` and `nodejs_*` metrics, less the names listed. */
   collectDefaultMetrics(except: readonly string[]): void {
     collectDefaultMetrics({ register: this.registry });
     for (const name of except) this.registry.removeSingleMetric(name);
+  }
+
+  /** This process's metrics as data, for the cluster primary to combine. */
+  async snapshot(): Promise<MetricsSnapshot> {
+    return (await this.registry.getMetricsAsJSON()) as unknown as MetricsSnapshot;
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

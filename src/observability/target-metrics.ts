@@ -27,6 +27,9 @@ export function targetFamilies(registry: MetricsRegistry, buckets: readonly numb
       'dito_upstream_target_up',
       'Whether a pool target is in service (1) or out by health checks or ejection (0).',
       ['path', 'target'],
+      undefined,
+      // Cluster mode: each worker judges targets on its own; 1 only while every worker uses it.
+      'min',
     ),
     requests: registry.counter(
       'dito_upstream_target_requests_total',

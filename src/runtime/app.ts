@@ -10,7 +10,8 @@ import { createLogger, flushLogs, type Logger } from '../observability/logger.js
 import { createRedisHandle } from '../redis/connection.js';
 import type { RedisHandle } from '../redis/handle.js';
 import { sameRedisSettings } from '../redis/options.js';
-import { MetricsService } from '../observability/metrics-endpoint.js';
+import { type MetricsRenderer, MetricsService } from '../observability/metrics-endpoint.js';
+import type { MetricsSnapshot } from '../observability/prometheus-client.js';
 import { Profiler } from '../observability/profiler.js';
 import { PluginError } from '../plugins/errors.js';
 import { closePlugins, type LoadedPlugin, loadPlugins, pluginsToClose } from '../plugins/loader.js';
@@ -26,6 +27,18 @@ import { DitoServer } from './server.js';
 export interface AppOptions {
   configPath: string;
   enableProfiler?: boolean;
+  /** Set when this process is one worker of several (`workers` > 1; src/cluster/worker.ts). */
+  worker?: WorkerRole;
+}
+
+/** What a cluster worker's app gets from the primary. */
+export interface WorkerRole {
+  /** 1..N, kept by a restarted worker. Worker 1 alone runs the admin listener and the profiler. */
+  index: number;
+  /** Tells the primary to reload the other workers (after a reload asked for through the admin API). */
+  reloadPeers(reason: string): void;
+  /** Answers a scrape with every worker's metrics combined. */
+  renderMetrics: MetricsRenderer;
 }
 
 export class DitoApp {
@@ -62,12 +75,22 @@ export class DitoApp {
   ) {
     this.loaded = loaded;
     this.logger = createLogger(loaded.config.logging);
+    if (options.worker !== undefined) this.metrics.renderWith(options.worker.renderMetrics);
   }
 
   /** Loads the config and builds everything; throws ConfigError (or a plugin error) on bad input. */
-  static async create(options: AppOptions): Promise<DitoApp> {
-    const loaded = await loadConfigFile(options.configPath);
-    return new DitoApp(options, loaded);
+  static async create(options: AppOptions, loaded?: LoadedConfig): Promise<DitoApp> {
+    return new DitoApp(options, loaded ?? (await loadConfigFile(options.configPath)));
+  }
+
+  /** False in every worker but the first: the admin listener and profiler have one port each. */
+  private get ownsSingletons(): boolean {
+    return (this.options.worker?.index ?? 1) === 1;
+  }
+
+  /** This process's metrics as data (the cluster primary combines every worker's). */
+  metricsSnapshot(): Promise<MetricsSnapshot> {
+    return this.metrics.snapshot();
   }
 
   get server(): DitoServer | undefined {
@@ -116,6 +139,7 @@ export class DitoApp {
       reload: async (reason) => {
         const before = app.reloadHistory.latest;
         await app.reload(reason);
+        app.options.worker?.reloadPeers(reason);
         // No new record: Dito is stopping and did not reload.
         const after = app.reloadHistory.latest;
         return after === before ? undefined : after;
@@ -126,15 +150,16 @@ export class DitoApp {
   /** Starts, reconfigures, moves or stops the admin listener to match `admin:` in the running config. */
   private async applyAdmin(atStart: boolean): Promise<void> {
     const settings = this.loaded.config.admin;
+    const enabled = settings.enabled && this.ownsSingletons;
     const running = this.admin;
-    if (running !== undefined && settings.enabled && running.listensAs(settings)) {
+    if (running !== undefined && enabled && running.listensAs(settings)) {
       running.configure(settings, this.logger);
       return;
     }
     this.admin = undefined;
     // Closed in the background: a reload asked for through the admin API must not wait on itself.
     if (running !== undefined) void running.close();
-    if (!settings.enabled) return;
+    if (!enabled) return;
     try {
       this.admin = await AdminServer.start(settings, this.adminSource(), this.logger);
       this.logger.info({ address: settings.address, port: this.admin.port }, 'admin listening');
@@ -186,7 +211,7 @@ export class DitoApp {
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     this.health.install(this.dito, this.loaded.config.health);
     const port = await this.dito.listen(this.loaded.config.port);
-    if (this.options.enableProfiler) await this.startProfiler();
+    if (this.options.enableProfiler === true && this.ownsSingletons) await this.startProfiler();
     this.startedAt = this.loadedAt = Date.now();
     this.reloadHistory.add({
       at: this.loadedAt,
@@ -204,8 +229,10 @@ export class DitoApp {
         config: this.loaded.file,
         config_sha256: this.loaded.sha256,
         locations: this.loaded.config.locations.length,
+        ...(this.options.worker === undefined ? {} : { worker: this.options.worker.index }),
       },
-      'listening',
+      // In cluster mode the primary logs `listening` once every worker is up.
+      this.options.worker === undefined ? 'listening' : 'worker listening',
     );
     await this.updateWatcher();
     // Only now is every part of startup done: readiness may pass.
@@ -283,6 +310,13 @@ export class DitoApp {
         'port changed: restart Dito to listen on the new port; the rest of the config is applied',
       );
     }
+    // In cluster mode the primary says it once, not every worker.
+    if (loaded.config.workers !== this.loaded.config.workers && this.options.worker === undefined) {
+      runtime.logger.warn(
+        { running_workers: this.loaded.config.workers, new_workers: loaded.config.workers },
+        'workers changed: restart Dito to apply it; the rest of the config is applied',
+      );
+    }
     if (!this.applyListenerTls(loaded, runtime.logger)) {
       await runtime.close();
       await closePlugins(pluginsToClose(plugins, this.plugins), this.logger);
@@ -321,7 +355,8 @@ export class DitoApp {
 
   /** Starts, retargets or stops the file watcher to match `hot_reload` in the running config. */
   private async updateWatcher(): Promise<void> {
-    if (!this.loaded.config.hotReload) {
+    // A worker never watches: the primary does, and tells every worker to reload.
+    if (!this.loaded.config.hotReload || this.options.worker !== undefined) {
       this.watcher?.close();
       this.watcher = undefined;
       return;
