@@ -58,9 +58,12 @@ wss.on('connection', (socket, req) => {
   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
 });
 
-server.listen(port, '127.0.0.1', () => {
+// 127.0.0.1 unless told otherwise (the Compose demo sets DEMO_BACKEND_HOST=0.0.0.0 in its container).
+const host = process.env.DEMO_BACKEND_HOST ?? '127.0.0.1';
+
+server.listen(port, host, () => {
   process.stdout.write(
-    `demo backend: http://127.0.0.1:${port} (HTTP echo) and ws://127.0.0.1:${port}/ws (WebSocket echo)\n`,
+    `demo backend: http://${host}:${port} (HTTP echo) and ws://${host}:${port}/ws (WebSocket echo)\n`,
   );
 });
 

@@ -19,6 +19,9 @@ cat <<MSG
     curl -s localhost:8081/status               # replace_path: fixed upstream path
     curl -sN localhost:8081/stream              # streamed response
     curl -s localhost:8081/too-big              # 413 JSON: response over the location's limit
+    curl -si localhost:8081/cached | grep -i x-cache   # MISS, then HIT
+    for i in 1 2 3 4 5 6; do curl -so /dev/null -w '%{http_code} ' localhost:8081/limited; done  # 200 x5, 429
+    curl -s localhost:8081/readyz               # readiness
     curl -s localhost:8081/metrics | head       # Prometheus metrics
   Edit $CONFIG and save: hot reload applies it. Ctrl-C stops Dito and the backend.
 

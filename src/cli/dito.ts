@@ -1,10 +1,15 @@
 // `dito [-f config.yaml] [--check] [--enable-profiler]`: validates the config, then serves until
 // SIGTERM/SIGINT (graceful drain) and reloads on SIGHUP. Bad input: one line on stderr, exit 1.
+// With `workers` > 1 this process becomes the cluster primary and its forks the workers.
+import { runPrimary } from '../cluster/primary.js';
+import { isClusterWorker, runWorker } from '../cluster/worker.js';
 import { loadConfigFile } from '../config/load.js';
+import type { LoadedConfig } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { DitoApp } from '../runtime/app.js';
 import { verifyPluginsOnly } from '../plugins/loader.js';
 import { verifiedPluginFactories } from '../runtime/plugin-middlewares.js';
+import { loadListenerTls } from '../runtime/listener.js';
 import { buildRuntime } from '../runtime/runtime.js';
 
 interface CliOptions {
@@ -61,6 +66,19 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** Everything a start could refuse, checked without listening or running plugin code. */
+async function validate(loaded: LoadedConfig): Promise<void> {
+  // Signatures are verified without running any plugin code.
+  const plugins = loaded.config.plugins ? await verifyPluginsOnly(loaded.config.plugins) : [];
+  loadListenerTls(loaded);
+  // Building the runtime checks what the schema cannot: middleware names, certificate files.
+  const runtime = buildRuntime(loaded, {
+    logger: createLogger({ ...loaded.config.logging, enabled: false }),
+    plugins: verifiedPluginFactories(plugins.map((p) => p.name)),
+  });
+  await runtime.close();
+}
+
 async function main(): Promise<void> {
   let options: CliOptions;
   try {
@@ -72,15 +90,7 @@ async function main(): Promise<void> {
 
   if (options.check) {
     try {
-      const loaded = await loadConfigFile(options.configPath);
-      // Signatures are verified without running any plugin code.
-      const plugins = loaded.config.plugins ? await verifyPluginsOnly(loaded.config.plugins) : [];
-      // Building the runtime checks what the schema cannot: middleware names, certificate files.
-      const runtime = buildRuntime(loaded, {
-        logger: createLogger({ ...loaded.config.logging, enabled: false }),
-        plugins: verifiedPluginFactories(plugins.map((p) => p.name)),
-      });
-      await runtime.close();
+      await validate(await loadConfigFile(options.configPath));
     } catch (err) {
       fail(describeError(err));
     }
@@ -88,9 +98,17 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (isClusterWorker()) return runWorker(options, describeError);
+
   let app: DitoApp;
   try {
-    app = await DitoApp.create(options);
+    const loaded = await loadConfigFile(options.configPath);
+    if (loaded.config.workers > 1) {
+      // Refused here, before any worker is forked or anything listens.
+      await validate(loaded);
+      return await runPrimary(options.configPath, loaded);
+    }
+    app = await DitoApp.create(options, loaded);
     await app.start();
   } catch (err) {
     fail(describeError(err));

@@ -11,9 +11,14 @@ export class ConfigError extends Error {
     readonly keyPath: string,
     readonly detail: string,
   ) {
-    super(keyPath ? `${where}: ${keyPath}: ${detail}` : `${where}: ${detail}`);
+    super(oneLine(keyPath ? `${where}: ${keyPath}: ${detail}` : `${where}: ${detail}`));
     this.name = 'ConfigError';
   }
+}
+
+/** Config errors are one line on stderr and in logs: line breaks inside keys or values are escaped. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 /** Renders ['locations', 1, 'path'] as `locations[1].path`. */

@@ -41,7 +41,7 @@ function parseBytes(bytes: Buffer, file: string): LoadedConfig {
     const { source, data } = YamlSource.parse(text, file);
     const result = configSchema.safeParse(withoutEmptyKeys(data, []), { error: zodMessage });
     if (!result.success) throw firstError(source, fromZodIssues(result.error.issues, data, configSchema));
-    const checked = checkConfig(result.data);
+    const checked = checkConfig(result.data, data);
     if (checked.length > 0) throw firstError(source, checked);
     return {
       config: normalizeConfig(result.data, file),

@@ -22,17 +22,25 @@ export const JWT_ALGORITHMS = [
 ] as const;
 
 /** bcrypt's modular crypt format: `$2a$`, `$2b$` or `$2y$`, cost, 53 characters of salt and hash. */
-const BCRYPT_HASH = /^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$/;
+export const BCRYPT_HASH = /^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$/;
 
 const realm = z
   .string()
-  .min(1)
+  .regex(/^[\x20-\x7e]+$/, { error: 'the realm must be printable ASCII (it is sent in a header)' })
   .default('dito')
   .describe('Realm named in the `WWW-Authenticate` header of a 401 answer.');
+
+const stripCredentials = z
+  .boolean()
+  .default(false)
+  .describe(
+    'Remove the credential (the `Authorization` header, the API key header or query parameter) before the request goes upstream. Default false: the upstream receives it, as with nginx and Traefik.',
+  );
 
 const basicAuth = z.strictObject({
   type: z.literal('basic').describe('HTTP Basic authentication against bcrypt password hashes.'),
   realm,
+  strip_credentials: stripCredentials,
   users: z
     .record(
       z.string().min(1),
@@ -54,6 +62,7 @@ const basicAuth = z.strictObject({
 const apiKeyAuth = z.strictObject({
   type: z.literal('api_key').describe('A static API key, compared by its SHA-256.'),
   realm,
+  strip_credentials: stripCredentials,
   header: headerNameField()
     .optional()
     .describe('Request header carrying the key. Default `X-API-Key` unless `query` is set.'),
@@ -74,6 +83,7 @@ const jwtAlgorithm = z.enum(JWT_ALGORITHMS, {
 const jwtAuth = z.strictObject({
   type: z.literal('jwt').describe('Bearer JSON Web Tokens.'),
   realm,
+  strip_credentials: stripCredentials,
   secret: z
     .string()
     .min(1)

@@ -2,7 +2,9 @@
 // objects, contract defaults) plus the documented extensions. The JSON Schema is generated from it.
 import * as z from 'zod';
 import { compileGoRegex } from './regex.js';
+import { adminSchema } from './schema-admin.js';
 import { authSchema } from './schema-auth.js';
+import { balancingFields } from './schema-balancing.js';
 import {
   boolField,
   DURATION_HINT,
@@ -16,6 +18,8 @@ import {
   sizeField,
   targetUrlField,
 } from './schema-fields.js';
+
+import { serverSchema } from './schema-server.js';
 
 const MiB = 1024 * 1024;
 
@@ -144,15 +148,17 @@ const rateLimitingSchema = z.strictObject({
     .enum(['open', 'closed'])
     .default('open')
     .describe(
-      'Extension. `rate-limiter-redis` when Redis cannot answer: `open` serves, `closed` answers 429.',
+      'Extension. `rate-limiter-redis` when Redis cannot answer: `open` serves the request, `closed` answers 503.',
     ),
   key: z
     .string()
-    .regex(/^(ip|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, {
-      error: 'expected "ip" or "header:<Header-Name>"',
+    .regex(/^(ip|auth|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, {
+      error: 'expected "ip", "auth" or "header:<Header-Name>"',
     })
     .optional()
-    .describe('Extension. What a bucket is per: `ip` (default, the client IP) or `header:<Name>`.'),
+    .describe(
+      'Extension. What a bucket is per: `ip` (default, the client IP), `header:<Name>` (that request header; the client IP when absent) or `auth` (the identity the `auth` middleware authenticated; the client IP when none).',
+    ),
 });
 
 const cacheSchema = z.strictObject({
@@ -176,6 +182,19 @@ function ttlMessage(input: unknown): string {
     : `expected whole seconds, got ${String(input)}`;
 }
 
+const IDLE_TIMEOUT_TEXT =
+  'Extension. A proxied WebSocket with no bytes in either direction for this long is closed ' +
+  '(close code 1001 to both sides); 0 = never. Default 5m.' +
+  DURATION_HINT;
+
+/** The `websocket` block: globally with defaults, per location without (keys left out inherit). */
+const globalWebsocketSchema = z.strictObject({
+  idle_timeout: durationField().prefault('5m').describe(IDLE_TIMEOUT_TEXT),
+});
+const locationWebsocketSchema = z.strictObject({
+  idle_timeout: durationField().optional().describe(IDLE_TIMEOUT_TEXT),
+});
+
 const locationSchema = z.strictObject({
   path: z
     .string()
@@ -191,11 +210,19 @@ const locationSchema = z.strictObject({
     .describe(
       'Regular expression (Go/RE2 style, see docs) matched against the request path; first match wins.',
     ),
-  target_url: targetUrlField().describe('Upstream URL: http, https, ws or wss.'),
+  target_url: targetUrlField()
+    .optional()
+    .describe('Upstream URL: http, https, ws or wss. Required unless `targets` lists several instead.'),
+  ...balancingFields(),
   replace_path: boolField()
     .default(false)
     .describe("true: the upstream path is the target URL's path. false: the request path is appended to it."),
   enable_websocket: boolField().default(false).describe('Proxy WebSocket upgrades on this location.'),
+  websocket: locationWebsocketSchema
+    .prefault({})
+    .describe(
+      'Extension. WebSocket settings of this location; keys left out inherit the global `websocket` block.',
+    ),
   additional_headers: z
     .record(headerNameField(), headerValueField())
     .default({})
@@ -229,6 +256,11 @@ const locationSchema = z.strictObject({
   disable_response_buffering: boolField()
     .default(false)
     .describe('true: stream responses as they arrive. false: buffer them (sent with Content-Length).'),
+  max_request_body_size: sizeField()
+    .prefault(0)
+    .describe(
+      'Extension. Request body limit in bytes for this location; 0 = the global `server` one.' + SIZE_HINT,
+    ),
 });
 
 const loggingSchema = z.strictObject({
@@ -248,15 +280,86 @@ const metricsSchema = z.strictObject({
     .describe('Path of the metrics endpoint (never proxied).'),
 });
 
+const healthPathField = () =>
+  z.string().regex(/^\/[^?#\s]*$/, { error: 'must start with "/" and hold no query, fragment or space' });
+
+const healthSchema = z.strictObject({
+  enabled: boolField()
+    .default(false)
+    .describe(
+      'Extension. Serve the liveness and readiness endpoints on the main port (never proxied). Off by default so a config written for the original keeps proxying these paths.',
+    ),
+  liveness_path: healthPathField()
+    .default('/healthz')
+    .describe('Extension. Liveness: 200 while the process serves requests.'),
+  readiness_path: healthPathField()
+    .default('/readyz')
+    .describe(
+      'Extension. Readiness: 200 once started, 503 while starting, while draining after SIGTERM, and while a required Redis is down.',
+    ),
+});
+/** `host:port` of a Redis node (cluster seed or sentinel). */
+const redisNodeField = () =>
+  z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, { error: 'expected "host:port"' })
+    .refine((value) => {
+      const port = Number(value.slice(value.lastIndexOf(':') + 1));
+      return port >= 1 && port <= 65535;
+    }, 'port must be 1-65535');
+
 const redisSchema = z.strictObject({
   enabled: boolField().default(false).describe('Use Redis for `rate-limiter-redis` and the `cache` store.'),
   host: z.string().min(1).default('localhost').describe('Redis host.'),
   port: portField().prefault(6379).describe('Redis port, string or number.'),
   password: z.string().default('').describe('Redis password; empty = none.'),
   username: z.string().min(1).optional().describe('Extension. Redis ACL user name.'),
-  db: z.number().int().min(0).default(0).describe('Extension. Redis database number.'),
-  tls: boolField().default(false).describe('Extension. Connect to Redis over TLS.'),
+  db: z.number().int().min(0).default(0).describe('Extension. Redis database number (0 on a Cluster).'),
+  tls: boolField()
+    .default(false)
+    .describe('Extension. Connect to Redis over TLS (the server certificate is verified).'),
+  ca_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Extension. CA (PEM) that signed the Redis server certificate; default the system CAs. Needs `tls: true`.',
+    ),
   key_prefix: z.string().default('dito:').describe('Extension. Prefix of every key Dito writes.'),
+  command_timeout: durationField()
+    .refine((ms) => ms > 0, { error: 'must be more than 0' })
+    .prefault('200ms')
+    .describe(
+      'Extension. Longest wait for one Redis command; past it the command fails (the rate limiter fails open or closed, the cache is bypassed).' +
+        DURATION_HINT,
+    ),
+  connect_timeout: durationField()
+    .refine((ms) => ms > 0, { error: 'must be more than 0' })
+    .prefault('2s')
+    .describe('Extension. Limit for opening one connection to Redis.' + DURATION_HINT),
+  cluster: z
+    .strictObject({
+      nodes: z
+        .array(redisNodeField())
+        .min(1)
+        .describe('Seed nodes `host:port`; the rest of the cluster is discovered from them.'),
+    })
+    .optional()
+    .describe('Extension. Use a Redis Cluster instead of `host`/`port` (keys are spread over its masters).'),
+  sentinel: z
+    .strictObject({
+      master_name: z
+        .string()
+        .min(1)
+        .describe('Name of the monitored master (`sentinel monitor <name> ...`).'),
+      nodes: z.array(redisNodeField()).min(1).describe('Sentinels `host:port`.'),
+      username: z.string().min(1).optional().describe('ACL user for the sentinels themselves.'),
+      password: z.string().optional().describe('Password of the sentinels themselves; empty = none.'),
+    })
+    .optional()
+    .describe(
+      'Extension. Find the master through Redis Sentinel instead of `host`/`port`; `username`, `password`, `db`, `tls` apply to the data nodes.',
+    ),
 });
 
 const pluginsSchema = z.strictObject({
@@ -291,6 +394,7 @@ export const configSchema = z.strictObject({
   hot_reload: boolField().default(false).describe('Watch the file and apply saved changes.'),
   logging: loggingSchema.prefault({}).describe('Logging.'),
   metrics: metricsSchema.prefault({}).describe('Prometheus metrics.'),
+  health: healthSchema.prefault({}).describe('Extension. Liveness and readiness endpoints for probes.'),
   redis: redisSchema
     .prefault({})
     .describe('The Redis used by `rate-limiter-redis` and a distributed `cache`.'),
@@ -299,6 +403,18 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Upstream transport settings.'),
   plugins: pluginsSchema.optional().describe('Signed plugins.'),
+  cache_store: z
+    .strictObject({
+      memory_max_size: sizeField()
+        .refine((size) => size > 0, { error: 'must be more than 0 bytes' })
+        .prefault(64 * MiB)
+        .describe(
+          'Extension. Bytes the in-process cache store may hold (bodies, headers, keys), shared by every location; least recently used entries go first. Default 64 MiB. Not used when `redis.enabled`.' +
+            SIZE_HINT,
+        ),
+    })
+    .prefault({})
+    .describe('Extension. Settings of the store behind the `cache` middleware.'),
   response_limits: z
     .strictObject({
       max_response_body_size: sizeField()
@@ -311,10 +427,22 @@ export const configSchema = z.strictObject({
   request_timeout: durationField()
     .prefault('30s')
     .describe('Limit for one proxied request to get its response headers; 0 = none.' + DURATION_HINT),
+  shutdown_delay: durationField()
+    .prefault(0)
+    .describe(
+      'Extension. On SIGTERM/SIGINT, readiness fails at once and the listener keeps serving this long before the drain starts, so load balancers stop sending traffic first.' +
+        DURATION_HINT,
+    ),
   shutdown_timeout: durationField()
     .prefault('15s')
     .describe(
       'Extension. How long SIGTERM/SIGINT wait for in-flight requests before closing them.' + DURATION_HINT,
+    ),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(256)])
+    .default(1)
+    .describe(
+      'Extension. Worker processes serving `port` together (node:cluster): a number, or `auto` = one per CPU core. 1 = one plain process (no cluster). Changing it needs a restart. See docs/workers.md.',
     ),
   trusted_proxies: z
     .array(
@@ -324,7 +452,14 @@ export const configSchema = z.strictObject({
     )
     .default([])
     .describe('Extension. Peers (IPs or CIDRs) whose X-Forwarded-For is believed.'),
+  websocket: globalWebsocketSchema
+    .prefault({})
+    .describe('Extension. WebSocket proxying settings (see docs/websocket.md).'),
   tls: listenerTlsSchema.optional().describe('Extension. Serve HTTPS (HTTP/2 and HTTP/1.1) on `port`.'),
+  server: serverSchema.prefault({}).describe('Extension. Limits on what clients send, and client timeouts.'),
+  admin: adminSchema
+    .prefault({})
+    .describe('Extension. The admin listener: JSON API and live dashboard (off by default).'),
   locations: z.array(locationSchema).default([]).describe('Routes, tried in file order.'),
 });
 

@@ -7,6 +7,8 @@ export const ErrorCodes = {
   DITO_ERR_BAD_REQUEST: { status: 400, message: 'Bad Request' },
   DITO_ERR_PATH_TRAVERSAL: { status: 400, message: 'Bad Request' },
   DITO_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
+  DITO_ERR_EXPECTATION_FAILED: { status: 417, message: 'Expectation Failed' },
+  DITO_ERR_HTTP_VERSION: { status: 505, message: 'HTTP Version Not Supported' },
   DITO_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, message: 'Request body size exceeds limit' },
   DITO_ERR_URI_TOO_LONG: { status: 414, message: 'URI Too Long' },
   DITO_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },
@@ -22,6 +24,8 @@ export const ErrorCodes = {
   DITO_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
   DITO_ERR_RESPONSE_TOO_LARGE: { status: 413, message: 'Response body size exceeds limit' },
   DITO_ERR_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
+  DITO_ERR_NO_HEALTHY_UPSTREAM: { status: 503, message: 'Service Unavailable' },
+  DITO_ERR_CIRCUIT_OPEN: { status: 503, message: 'Service Unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

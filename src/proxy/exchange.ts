@@ -37,14 +37,23 @@ export interface Exchange {
   errorCode?: ErrorCode;
   /** `origin` of the upstream contacted, for the access log. */
   upstream?: string;
+  /** Pool locations: the label (origin + path) of the target of the last attempt, for the access log. */
+  target?: string;
   /** Milliseconds from dispatch to upstream response headers. */
   upstreamMs?: number;
-  /** Retries done by the proxy (stale keep-alive connections). */
+  /** Retries done by the proxy (stale keep-alive connections, pool retries on another target). */
   retries: number;
+  /** The upstream response's headers as relayed (flat list), for verbose logs. */
+  responseHeaders?: string[];
   /** Middlewares that need to see the response register here. */
   observers?: ResponseObserver[];
   /** Middlewares edited `req.headers`: build the upstream headers from it, not `rawHeaders`. */
   headersEdited: boolean;
+  /**
+   * WebSocket upgrades only: continues the handshake once the location's middlewares let the
+   * request pass (the terminal of `CompiledLocation.upgrade` calls it).
+   */
+  upgrade?: { proceed(): void };
   /** Free-form per-request state for middlewares, keyed by middleware name. */
   locals?: Record<string, unknown>;
 }

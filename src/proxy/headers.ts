@@ -16,6 +16,15 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+const ALIASED_NAME = /[_.]/;
+
+/**
+ * Names `additional_headers` cannot set: hop-by-hop and framing headers belong to the connection
+ * Dito opens, not to the operator (undici refuses most of them, failing every request with 502,
+ * and a configured Content-Length would contradict the body). Go's ReverseProxy drops them too.
+ */
+export const NOT_CONFIGURABLE = new Set([...HOP_BY_HOP, 'content-length', 'expect']);
+
 /** Headers whose value Dito sets itself on the upstream request. */
 const DITO_OWNED = [
   'host',
@@ -38,16 +47,20 @@ export interface RequestHeaderPlan {
   readonly upgrade: boolean;
   /** Dito-owned headers the operator set in `additional_headers`: the operator's value wins. */
   readonly overridden: ReadonlySet<string>;
+  /** Drop client headers whose names contain `_` or `.` (backends may fold them onto real ones). */
+  readonly dropAliased: boolean;
+  /** `additional_headers` names never sent (NOT_CONFIGURABLE), for a warning at load. */
+  readonly ignored: readonly string[];
 }
 
 export function compileRequestHeaderPlan(options: {
   host: string;
   additional: ReadonlyArray<readonly [string, string]>;
   excluded: readonly string[];
-  /** `disable_compression`: ask the upstream for identity bodies. */
-  stripAcceptEncoding: boolean;
   /** Keep `Upgrade`/`Connection: upgrade` (WebSocket handshakes). */
   forUpgrade?: boolean;
+  /** Forward header names with `_` or `.` (off by default, like nginx's underscores_in_headers). */
+  allowUnderscores?: boolean;
 }): RequestHeaderPlan {
   const drop = new Set<string>(HOP_BY_HOP);
   if (options.forUpgrade) drop.delete('upgrade');
@@ -57,14 +70,26 @@ export function compileRequestHeaderPlan(options: {
   for (const name of options.excluded) drop.add(name.toLowerCase());
   const additional: string[] = [];
   const overridden = new Set<string>();
+  const ignored: string[] = [];
   for (const [name, value] of options.additional) {
     const lower = name.toLowerCase();
+    if (NOT_CONFIGURABLE.has(lower)) {
+      ignored.push(name);
+      continue;
+    }
     drop.add(lower);
     if (DITO_OWNED.includes(lower)) overridden.add(lower);
     additional.push(name, value);
   }
-  if (options.stripAcceptEncoding) drop.add('accept-encoding');
-  return { drop, additional, host: options.host, upgrade: options.forUpgrade === true, overridden };
+  return {
+    drop,
+    additional,
+    host: options.host,
+    upgrade: options.forUpgrade === true,
+    overridden,
+    dropAliased: options.allowUnderscores !== true,
+    ignored,
+  };
 }
 
 /** Lower-cased tokens of every `Connection` header in a raw header list. */
@@ -91,7 +116,9 @@ export interface ForwardingFacts {
 
 /**
  * The upstream request's headers as a flat [name, value, ...] list, from the client's raw
- * headers (as received, or as a middleware left them).
+ * headers (as received, or as a middleware left them). HTTP/2 clients' pseudo-headers
+ * (`:method`, `:path`, `:scheme`, `:authority`) are never forwarded; `:authority` stands in for
+ * `Host` as the X-Forwarded-Host value (HTTP/2 clients usually send no `Host`).
  */
 export function buildUpstreamHeaders(
   raw: readonly string[],
@@ -105,14 +132,25 @@ export function buildUpstreamHeaders(
   let clientHost: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (name === ':authority') clientHost ??= raw[i + 1]!;
+      continue;
+    }
     const lower = name.toLowerCase();
+    // Host is always replaced, and it is the source of X-Forwarded-Host even when the client names
+    // it in `Connection` (else `Connection: host` would delete a header Dito adds).
+    if (lower === 'host') {
+      clientHost ??= raw[i + 1]!;
+      continue;
+    }
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
     if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;
+    // `X_Forwarded_For` and `X.Real.IP` survive as distinct names here, but CGI/WSGI/PHP backends
+    // fold them onto the real headers (Traefik CVE-2026-88011): never forward such aliases.
+    if (plan.dropAliased && ALIASED_NAME.test(name)) continue;
     if (plan.drop.has(lower)) {
       if (lower === 'x-forwarded-for') {
         forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;
-      } else if (lower === 'host') {
-        clientHost ??= raw[i + 1]!;
       }
       continue;
     }

@@ -6,13 +6,18 @@
 import type { Dispatcher } from 'undici';
 import { rewritePath } from '../routing/router.js';
 import type { CompiledLocation } from '../runtime/location.js';
+import type { PoolSession, RetryPlan } from '../upstream/pool.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
 
+/** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-/** Error codes of a connection the upstream closed before it answered: safe to retry once. */
+/**
+ * Error codes of a reused keep-alive connection that the upstream closed just as Dito wrote to it
+ * (undici's "other side closed", a reset, a write to a closed pipe): safe to retry once.
+ */
 const STALE_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
@@ -47,8 +52,14 @@ export function classifyUpstreamError(err: unknown): ErrorCode {
   return 'DITO_ERR_UPSTREAM_RESET';
 }
 
-/** Called when an exchange's upstream error needs logging (the proxy does not log itself). */
+/**
+ * Called when an exchange's upstream error needs logging (the proxy does not log itself). Limit
+ * hits come here too, as code `DITO_ERR_RESPONSE_TOO_LARGE` with a DitoError carrying details.
+ */
 export type UpstreamErrorReporter = (exchange: Exchange, code: ErrorCode, err: unknown) => void;
+
+/** Where a response went over its size limit. */
+type LimitStage = 'content_length' | 'buffered' | 'streaming';
 
 /**
  * One request's journey upstream and back. Holds per-request state as fields so that the
@@ -64,14 +75,23 @@ class ProxyHandler {
   private status = 0;
   private headers: string[] | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly dispatchedAt = performance.now();
+  private dispatchedAt = performance.now();
+  /** The current attempt's connection pool (a pool location's retry may move to another target). */
+  private dispatcher: Dispatcher;
+  /** Pool locations: a retry decided on an answer whose body is being discarded, or waiting. */
+  private retryPlan: RetryPlan | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly exchange: Exchange,
     private readonly location: CompiledLocation,
     private readonly options: Dispatcher.DispatchOptions,
     private readonly report: UpstreamErrorReporter,
-  ) {}
+    /** Pool locations only: follows the attempts (target choice, health feedback, retries). */
+    private readonly session?: PoolSession,
+  ) {
+    this.dispatcher = session === undefined ? location.dispatcher : session.target.dispatcher;
+  }
 
   start(): void {
     const { res } = this.exchange;
@@ -80,7 +100,59 @@ class ProxyHandler {
     if (this.location.requestTimeoutMs > 0) {
       this.timer = setTimeout(this.onTimeout, this.location.requestTimeoutMs);
     }
-    this.location.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+    this.session?.begin();
+    this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /** Sends the request again (after a retry decision) on `this.dispatcher`. */
+  private redispatch(): void {
+    this.abortUpstream = undefined;
+    this.dispatchedAt = performance.now();
+    this.session?.begin();
+    this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /** Carries out `retryPlan`: the request rebuilt for the planned target, sent now or after its delay. */
+  private retry(): void {
+    const plan = this.retryPlan!;
+    const session = this.session!;
+    const exchange = this.exchange;
+    this.retryPlan = undefined;
+    this.abortUpstream = undefined;
+    this.received = 0;
+    session.retryOn(plan);
+    const target = plan.target;
+    this.dispatcher = target.dispatcher;
+    // Each target has its own path and Host.
+    this.options.path = rewritePath(
+      target.targetPath,
+      this.location.replacePath,
+      exchange.path,
+      exchange.query,
+    );
+    this.options.headers = buildUpstreamHeaders(session.raw, target.headerPlan, exchange);
+    if (plan.delayMs <= 0) {
+      this.redispatch();
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.done) this.redispatch();
+    }, plan.delayMs);
+  }
+
+  /** Pool locations: an attempt failed; true when a retry took over. */
+  private retryOnPool(err: Error, code: ErrorCode): boolean {
+    const session = this.session!;
+    if (this.retryPlan === undefined) {
+      session.failed(code);
+      // Dito's own aborts (request timeout, limits) and answers already relayed are final.
+      if (err instanceof DitoError || this.responseStarted) return false;
+      this.retryPlan = session.retryAfterError(code, this.bodySent);
+      if (this.retryPlan === undefined) return false;
+    }
+    this.retry();
+    return true;
   }
 
   private readonly onClientClose = (): void => {
@@ -108,10 +180,19 @@ class ProxyHandler {
   onBodySent(chunk: Buffer | string | number): void {
     this.bodySent = true;
     this.exchange.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
+    const limit = this.location.maxRequestBodySize;
+    if (limit > 0 && this.exchange.bytesIn > limit && !this.done) this.requestOverLimit();
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200 || this.done) return true; // informational answers are not relayed
+    const session = this.session;
+    if (session !== undefined) {
+      session.answered(status);
+      this.retryPlan = session.retryAfterStatus(status, rawHeaders, this.bodySent);
+      // Retried: this answer's body is read and dropped (the connection stays reusable).
+      if (this.retryPlan !== undefined) return true;
+    }
     this.responseStarted = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const exchange = this.exchange;
@@ -122,11 +203,12 @@ class ProxyHandler {
     const buffer = location.bufferResponse && hasBody;
     const { headers, contentLength } = buildResponseHeaders(rawHeaders, exchange.requestId, buffer);
     if (hasBody && contentLength > location.maxResponseBodySize) {
-      this.overLimit();
+      this.overLimit('content_length');
       return false;
     }
     const observers = exchange.observers;
     if (observers !== undefined) for (const o of observers) o.onHeaders?.(status, headers);
+    exchange.responseHeaders = headers;
     if (buffer) {
       this.status = status;
       this.headers = headers;
@@ -140,10 +222,16 @@ class ProxyHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.done) return true;
+    if (this.done || this.retryPlan !== undefined) return true;
     this.received += chunk.length;
     if (this.received > this.location.maxResponseBodySize) {
-      this.overLimit();
+      if (this.chunks !== undefined) this.overLimit('buffered');
+      // Streaming: what fits under the limit still goes out before the cut.
+      else
+        this.overLimit(
+          'streaming',
+          chunk.subarray(0, chunk.length - (this.received - this.location.maxResponseBodySize)),
+        );
       return false;
     }
     const observers = this.exchange.observers;
@@ -159,6 +247,10 @@ class ProxyHandler {
 
   onComplete(): void {
     if (this.done) return;
+    if (this.retryPlan !== undefined) {
+      this.retry();
+      return;
+    }
     this.done = true;
     const { res, observers } = this.exchange;
     res.off('close', this.onClientClose);
@@ -179,17 +271,30 @@ class ProxyHandler {
     if (err instanceof ClientGone) return;
     const exchange = this.exchange;
     const code = classifyUpstreamError(err);
-    if (this.canRetry(err)) {
+    // Pools retry by their own policy first (on another target); the stale keep-alive retry below
+    // covers what that policy leaves out.
+    if (this.session !== undefined && this.retryOnPool(err, code)) return;
+    if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
       this.abortUpstream = undefined;
-      this.location.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+      this.session?.begin();
+      // On a connection certainly new: the pool's other idle connections may be just as stale
+      // (an upstream closing idle sockets on a timer closes them together).
+      const client = (this.session?.target ?? this.location).upstream.freshClient();
+      client.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+      // Graceful: the client closes once this one request is done.
+      void client.close();
       return;
     }
     this.report(exchange, code, err);
     this.fail(err);
   }
 
-  /** A reused keep-alive connection the upstream had just closed: retry once, if safe. */
+  /**
+   * A reused keep-alive connection the upstream had just closed: retry once, if safe — an
+   * idempotent method, nothing of the answer received, and no request body (a body stream
+   * undici has started reading cannot be replayed, so requests with one are never retried).
+   */
   private canRetry(err: Error): boolean {
     if (this.responseStarted || this.bodySent || this.exchange.retries > 0) return false;
     if (!IDEMPOTENT.has(this.exchange.req.method!)) return false;
@@ -198,14 +303,42 @@ class ProxyHandler {
     return code !== undefined && STALE_CONNECTION_CODES.has(code);
   }
 
-  private overLimit(): void {
+  /** A body without Content-Length ran past the request limit: stop it upstream and answer 413. */
+  private requestOverLimit(): void {
+    const exchange = this.exchange;
+    this.abortUpstream?.(new ClientGone('request body over the size limit'));
+    exchange.errorCode = 'DITO_ERR_REQUEST_BODY_TOO_LARGE';
+    this.finish(new DitoError('DITO_ERR_REQUEST_BODY_TOO_LARGE'));
+    // The rest of the body is unread: this connection cannot carry another request.
+    exchange.res.shouldKeepAlive = false;
+    exchange.bytesOut += sendError(exchange.res, 'DITO_ERR_REQUEST_BODY_TOO_LARGE', exchange.requestId, {
+      limit_bytes: this.location.maxRequestBodySize,
+      path: exchange.path,
+    });
+  }
+
+  private overLimit(stage: LimitStage, tail?: Buffer): void {
     const exchange = this.exchange;
     this.abortUpstream?.(new ClientGone('response over the size limit'));
     exchange.errorCode = 'DITO_ERR_RESPONSE_TOO_LARGE';
+    this.report(
+      exchange,
+      'DITO_ERR_RESPONSE_TOO_LARGE',
+      new DitoError('DITO_ERR_RESPONSE_TOO_LARGE', {
+        limit_bytes: this.location.maxResponseBodySize,
+        location: this.location.pattern,
+        stage,
+      }),
+    );
     if (this.chunks === undefined && exchange.res.headersSent) {
-      // Streaming and already under way: cut the connection so the truncation is visible.
+      // Streaming and already under way: send the bytes up to the limit, then cut the connection
+      // so the truncation is visible (a chunked or length-framed body that never completes).
       this.finish(new DitoError('DITO_ERR_RESPONSE_TOO_LARGE'));
-      exchange.res.destroy();
+      if (tail !== undefined && tail.length > 0) {
+        exchange.bytesOut += tail.length;
+        exchange.res.write(tail);
+      }
+      cutAfterFlush(exchange);
       return;
     }
     this.chunks = undefined;
@@ -228,6 +361,8 @@ class ProxyHandler {
   private finish(reason: unknown): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.session?.cancelled();
     this.exchange.res.off('close', this.onClientClose);
     if (reason instanceof Error && !(reason instanceof DitoError)) this.abortUpstream?.(reason);
     const observers = this.exchange.observers;
@@ -235,9 +370,30 @@ class ProxyHandler {
   }
 }
 
+/**
+ * Closes the client's connection once what was already written has left, so the client sees a
+ * body that stops short (chunked without its last chunk, or fewer bytes than Content-Length).
+ * A plain destroy would drop the bytes still queued; HTTP/2 resets just this one stream.
+ */
+function cutAfterFlush(exchange: Exchange): void {
+  const { req, res } = exchange;
+  const socket = res.socket;
+  if (req.httpVersionMajor === 2 || socket === null) {
+    res.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end();
+}
+
 /** Whether the client's request carries a body (framing already validated by Node's parser). */
 function requestHasBody(exchange: Exchange): boolean {
-  const headers = exchange.req.headers;
+  const req = exchange.req;
+  // HTTP/2 frames bodies itself: a request has one unless its HEADERS frame ended the stream.
+  if (req.httpVersionMajor === 2) {
+    return (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+  }
+  const headers = req.headers;
   if (headers['transfer-encoding'] !== undefined) return true;
   const length = headers['content-length'];
   return length !== undefined && length !== '0';
@@ -247,16 +403,40 @@ function requestHasBody(exchange: Exchange): boolean {
 export function forward(exchange: Exchange, location: CompiledLocation, report: UpstreamErrorReporter): void {
   const { req, res } = exchange;
   const raw = exchange.headersEdited ? flattenHeaderObject(req.headers) : req.rawHeaders;
-  const headers = buildUpstreamHeaders(raw, location.headerPlan, exchange);
   const hasBody = requestHasBody(exchange);
+  const bodyLimit = location.maxRequestBodySize;
+  if (hasBody && bodyLimit > 0 && Number(req.headers['content-length'] ?? 0) > bodyLimit) {
+    // Refused before the upstream is contacted (and before 100-continue invites the body).
+    exchange.errorCode = 'DITO_ERR_REQUEST_BODY_TOO_LARGE';
+    res.shouldKeepAlive = false;
+    exchange.bytesOut += sendError(res, 'DITO_ERR_REQUEST_BODY_TOO_LARGE', exchange.requestId, {
+      limit_bytes: bodyLimit,
+      path: exchange.path,
+    });
+    return;
+  }
+  let target: Pick<CompiledLocation, 'headerPlan' | 'targetPath' | 'origin'> = location;
+  let session: PoolSession | undefined;
+  if (location.pool !== undefined) {
+    const picked = location.pool.session(exchange, raw, hasBody);
+    if (typeof picked === 'string') {
+      // No target can take it (all down, or all at their circuit breaker limit): 503 at once.
+      exchange.errorCode = picked;
+      exchange.bytesOut += sendError(res, picked, exchange.requestId);
+      return;
+    }
+    session = picked;
+    target = session.target;
+  }
+  const headers = buildUpstreamHeaders(raw, target.headerPlan, exchange);
   if (exchange.expectContinue) {
     // Only now, with routing and middlewares passed, is the client invited to send its body.
     exchange.expectContinue = false;
     if (hasBody) res.writeContinue();
   }
-  exchange.upstream = location.origin;
+  exchange.upstream = target.origin;
   const options: Dispatcher.DispatchOptions = {
-    path: rewritePath(location.targetPath, location.replacePath, exchange.path, exchange.query),
+    path: rewritePath(target.targetPath, location.replacePath, exchange.path, exchange.query),
     method: req.method as Dispatcher.HttpMethod,
     headers,
     body: hasBody ? req : null,
@@ -265,5 +445,5 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
     idempotent: false,
     blocking: false,
   };
-  new ProxyHandler(exchange, location, options, report).start();
+  new ProxyHandler(exchange, location, options, report, session).start();
 }

@@ -3,6 +3,8 @@
 import type { DitoConfig, LocationConfig } from '../config/types.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { RedisHandle } from '../redis/handle.js';
+import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 
 export interface MiddlewareContext {
   readonly config: DitoConfig;
@@ -10,6 +12,21 @@ export interface MiddlewareContext {
   readonly logger: Logger;
   /** State carried across reloads, keyed by the factory (e.g. limiter buckets). */
   readonly carry: Map<string, unknown>;
+  /**
+   * The process's Redis connection when `redis.enabled` (absent otherwise, and under `--check`).
+   * Owned by the app: middlewares use it, never close it.
+   */
+  readonly redis?: RedisHandle;
+  /**
+   * Metrics (a no-op recorder while they are disabled). Bind the location's handle here, at
+   * load: `context.metrics?.location(context.location.path)`.
+   */
+  readonly metrics?: MetricsRecorder;
+  /**
+   * `file:line:col` of a key path (e.g. ['locations', 1, 'auth', 'htpasswd_file']), for the
+   * ConfigError a factory throws when a resource it loads (a key file) is unusable.
+   */
+  locate(path: ReadonlyArray<string | number>): string;
 }
 
 export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;

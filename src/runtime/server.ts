@@ -1,20 +1,19 @@
 // The client-facing listener: takes requests off the wire, normalises and routes them, runs the
 // location's chain, and owns the connection lifecycle (drain on shutdown, runtime swaps).
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
-import { type ErrorCode, rawErrorResponse, sendError } from '../proxy/errors.js';
+import { type ErrorCode, ErrorCodes, rawErrorResponse, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import { InvalidPathError, normalizePath, splitTarget } from '../routing/normalize-path.js';
 import type { CompiledLocation } from './location.js';
 import type { Runtime } from './runtime.js';
 
-/** Requests with more headers than this are refused with 431 (see CVE-2026-58044 below). */
-export const MAX_HEADER_COUNT = 100;
-/** Request targets longer than this are refused with 414. */
-export const MAX_URL_LENGTH = 8192;
+/** How often Node checks client header/request timeouts (its default of 30 s is too coarse). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /** Handles a path on the main port that is never proxied (metrics, health). */
 export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -22,6 +21,16 @@ export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
 /** Told about every finished request (metrics). */
 export interface RequestListener {
   requestFinished(exchange: Exchange, location: CompiledLocation | undefined, durationMs: number): void;
+  /**
+   * A request refused before routing (400/405/414/431, or one the HTTP parser rejected, when
+   * `req` is undefined). `bytesOut`: error body bytes sent.
+   */
+  requestRefused?(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void;
 }
 
 /** Handles WebSocket upgrades on locations with `enable_websocket`. */
@@ -57,25 +66,51 @@ export class DitoServer {
   private current: Runtime;
   private readonly logger: Logger;
   private draining = false;
+  /** Responses not yet closed: told to close their connection when a drain starts. */
+  private readonly openResponses = new Set<ServerResponse>();
   private readonly localHandlers = new Map<string, LocalHandler>();
   private readonly listeners: RequestListener[] = [];
   private upgradeHandler: UpgradeHandler | undefined;
   private openConnections = 0;
   private idleWaiters: Array<() => void> = [];
+  private maxHeaders = 100;
+  private maxUrlLength = 8192;
+  private allowTrace = false;
 
   constructor(runtime: Runtime, options: ServerOptions) {
     this.current = runtime;
     this.logger = options.logger;
-    const server = options.createListener?.() ?? createServer();
-    // Node keeps at most this many headers and silently drops the rest while still using them
-    // for framing (CVE-2026-58044, unfixed on Node 20): we refuse such requests instead.
-    server.maxHeadersCount = MAX_HEADER_COUNT + 1;
-    // Longer than the common 60 s idle timeout of load balancers in front of us.
-    server.keepAliveTimeout = 65_000;
+    const limits = runtime.config.server;
+    const server =
+      options.createListener?.() ??
+      createServer({
+        // Fixed for the listener's life: a changed max_header_bytes needs a restart.
+        maxHeaderSize: limits.maxHeaderBytes,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+        // Node's own refusal of a missing Host is a bare 400, not the contract's JSON: checked below.
+        requireHostHeader: false,
+      });
     server.on('request', (req, res) => this.handleRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     server.on('checkContinue', (req, res) => this.handleRequest(req, res, true));
-    server.on('connect', (_req, socket: Duplex) => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED'));
+    // An Expect other than 100-continue: Node's default is a bare 417; answer in the contract's JSON.
+    server.on('checkExpectation', (req, res) =>
+      this.refuse(
+        req,
+        res,
+        'DITO_ERR_EXPECTATION_FAILED',
+        requestIdFrom(req.headers['x-request-id'] as string | undefined),
+        performance.now(),
+      ),
+    );
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // HTTP/2 (HTTPS listener) hands over a response object, not a socket: answer with JSON.
+      // Asked of the request's type, not its version: an HTTP/1.1 request line claiming
+      // `HTTP/2.0` also has httpVersionMajor 2, and treating its socket as a response crashed
+      // the process (found by the raw-request fuzzer).
+      if (req instanceof Http2ServerRequest) this.handleRequest(req, socket as unknown as ServerResponse);
+      else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
     );
@@ -87,6 +122,27 @@ export class DitoServer {
       });
     });
     this.server = server;
+    this.applyLimits(runtime);
+  }
+
+  /** Client limits that can change on a running listener (all but max_header_bytes). */
+  private applyLimits(runtime: Runtime): void {
+    const limits = runtime.config.server;
+    const server = this.server;
+    // Node keeps at most maxHeadersCount headers and silently drops the rest while still using
+    // them for framing (CVE-2026-58044, unfixed on Node 20): keep one more than allowed, so a
+    // request over the limit is seen whole enough to refuse it with 431.
+    server.maxHeadersCount = limits.maxHeaders + 1;
+    server.keepAliveTimeout = limits.idleTimeoutMs;
+    server.requestTimeout = limits.readTimeoutMs;
+    server.headersTimeout =
+      limits.readTimeoutMs > 0
+        ? Math.min(limits.readHeaderTimeoutMs, limits.readTimeoutMs)
+        : limits.readHeaderTimeoutMs;
+    server.maxConnections = limits.maxConnections > 0 ? limits.maxConnections : Infinity;
+    this.maxHeaders = limits.maxHeaders;
+    this.maxUrlLength = limits.maxUrlLength;
+    this.allowTrace = limits.allowTrace;
   }
 
   get runtime(): Runtime {
@@ -95,6 +151,11 @@ export class DitoServer {
 
   get connections(): number {
     return this.openConnections;
+  }
+
+  /** True once `shutdown()` began: the listener is closed and connections are draining. */
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   /** Serves `path` on the main port before routing (exact match on the normalised path). */
@@ -110,6 +171,11 @@ export class DitoServer {
     this.listeners.push(listener);
   }
 
+  removeRequestListener(listener: RequestListener): void {
+    const index = this.listeners.indexOf(listener);
+    if (index >= 0) this.listeners.splice(index, 1);
+  }
+
   setUpgradeHandler(handler: UpgradeHandler): void {
     this.upgradeHandler = handler;
   }
@@ -118,6 +184,7 @@ export class DitoServer {
   swapRuntime(next: Runtime): Runtime {
     const previous = this.current;
     this.current = next;
+    this.applyLimits(next);
     return previous;
   }
 
@@ -140,6 +207,15 @@ export class DitoServer {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // Requests already in flight finish, but their keep-alive connections must not outlive them:
+    // an answer still to be sent says `Connection: close`, one under way closes once it is done.
+    for (const res of this.openResponses) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      else {
+        const socket = res.socket;
+        res.once('finish', () => socket?.end());
+      }
+    }
     const idle =
       this.openConnections === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
     let timer: NodeJS.Timeout | undefined;
@@ -165,20 +241,31 @@ export class DitoServer {
     const runtime = this.current;
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
+    this.openResponses.add(res);
+    res.once('close', () => this.openResponses.delete(res));
     if (this.draining) {
       // Finish this one, but tell the client not to send another on this connection.
       res.shouldKeepAlive = false;
     }
-    if (req.rawHeaders.length > MAX_HEADER_COUNT * 2) {
+    if (req.rawHeaders.length > this.maxHeaders * 2) {
       this.refuse(req, res, 'DITO_ERR_HEADERS_TOO_LARGE', requestId, startedAt);
       return;
     }
-    if (req.method === 'TRACE') {
+    if (!speaksItsVersion(req)) {
+      this.refuse(req, res, 'DITO_ERR_HTTP_VERSION', requestId, startedAt);
+      return;
+    }
+    if (!hasValidHost(req)) {
+      this.refuse(req, res, 'DITO_ERR_BAD_REQUEST', requestId, startedAt);
+      return;
+    }
+    // CONNECT reaches here only over HTTP/2 (see the 'connect' listener): no tunnels.
+    if ((req.method === 'TRACE' && !this.allowTrace) || req.method === 'CONNECT') {
       this.refuse(req, res, 'DITO_ERR_METHOD_NOT_ALLOWED', requestId, startedAt);
       return;
     }
     const url = req.url ?? '/';
-    if (url.length > MAX_URL_LENGTH) {
+    if (url.length > this.maxUrlLength) {
       this.refuse(req, res, 'DITO_ERR_URI_TOO_LONG', requestId, startedAt);
       return;
     }
@@ -242,7 +329,8 @@ export class DitoServer {
   ): void {
     // The body (if any) is not wanted: close the connection instead of reading it.
     res.shouldKeepAlive = false;
-    sendError(res, code, requestId);
+    const bytesOut = sendError(res, code, requestId);
+    this.notifyRefused(req, res.statusCode, performance.now() - startedAt, bytesOut);
     this.logger.info(
       {
         method: req.method,
@@ -253,6 +341,15 @@ export class DitoServer {
       },
       'request refused',
     );
+  }
+
+  private notifyRefused(
+    req: IncomingMessage | undefined,
+    status: number,
+    durationMs: number,
+    bytesOut: number,
+  ): void {
+    for (const listener of this.listeners) listener.requestRefused?.(req, status, durationMs, bytesOut);
   }
 
   private requestDone(exchange: Exchange, location: CompiledLocation | undefined, runtime: Runtime): void {
@@ -275,12 +372,17 @@ export class DitoServer {
       request_id: exchange.requestId,
       client_ip: exchange.clientIp,
     };
+    if (exchange.target !== undefined) entry.target = exchange.target;
     if (exchange.retries > 0) entry.retries = exchange.retries;
     if (exchange.errorCode !== undefined) entry.error = exchange.errorCode;
     if (!res.writableFinished) entry.aborted = true;
     if (runtime.config.logging.verbose && logger.isLevelEnabled('debug')) {
-      entry.request_headers = headersForLog(req.rawHeaders);
-      entry.response_headers = headersForLog(flattenOutgoing(res));
+      const auth = location?.config.auth;
+      const keyHeader = auth?.type === 'api_key' ? auth.header?.toLowerCase() : undefined;
+      entry.request_headers = headersForLog(req.rawHeaders, keyHeader);
+      // Relayed upstream headers were written as a list (not kept by `res`); Dito's own answers
+      // (errors, middleware replies) were set on `res` and are read back from it.
+      entry.response_headers = headersForLog(exchange.responseHeaders ?? flattenOutgoing(res));
       logger.debug(entry, 'request');
       return;
     }
@@ -288,6 +390,27 @@ export class DitoServer {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!speaksItsVersion(req)) {
+      this.refuseRaw(socket, 'DITO_ERR_HTTP_VERSION', req);
+      return;
+    }
+    // An upgrade pipelined behind a response still being written: wait for that response, so
+    // answers keep their order and never interleave (assigning the socket now would throw
+    // ERR_HTTP_SOCKET_ASSIGNED out of the parser and end the process).
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null) {
+      let resumed = false;
+      const resume = () => {
+        if (resumed) return;
+        resumed = true;
+        const stillPending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage != null;
+        if (socket.destroyed || !socket.writable || stillPending) socket.destroy();
+        else this.handleUpgrade(req, socket, head);
+      };
+      pending.once('finish', resume);
+      pending.once('close', resume);
+      return;
+    }
     const runtime = this.current;
     let path: string;
     let location: CompiledLocation | undefined;
@@ -295,10 +418,15 @@ export class DitoServer {
       path = normalizePath(splitTarget(req.url ?? '/').path);
       location = runtime.router.match(path);
     } catch {
-      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST');
+      this.refuseRaw(socket, 'DITO_ERR_BAD_REQUEST', req);
       return;
     }
-    if (location?.config.enableWebsocket && this.upgradeHandler !== undefined && !this.draining) {
+    if (
+      location?.config.enableWebsocket &&
+      this.upgradeHandler !== undefined &&
+      !this.draining &&
+      isWebSocketUpgrade(req)
+    ) {
       const target = splitTarget(req.url ?? '/');
       const exchange: Exchange = {
         req,
@@ -321,19 +449,24 @@ export class DitoServer {
       this.upgradeHandler(exchange, location, socket, head, runtime);
       return;
     }
-    // Not a WebSocket location: serve it as a plain HTTP request; the upgrade headers are
+    // Not a WebSocket location (or another protocol, such as `curl --http2`'s h2c upgrade, which
+    // the client accepts being ignored): serve it as a plain HTTP request; the upgrade headers are
     // hop-by-hop and dropped like any other. The parser has let go of this socket, so the
-    // connection closes after this one answer.
-    if (head.length > 0) socket.unshift(head);
+    // connection closes after this one answer. Whatever else the client sends is read and
+    // dropped: bytes left unread kept the socket open after both sides had finished (a leak).
+    socket.on('data', discard);
+    socket.resume();
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
-    res.once('finish', () => socket.end());
+    res.once('finish', () => endThenDestroy(socket));
     this.handleRequest(req, res);
   }
 
-  private refuseRaw(socket: Duplex, code: ErrorCode): void {
-    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+  /** Writes a raw error answer and closes the socket once it is flushed (no half-open leftovers). */
+  private refuseRaw(socket: Duplex, code: ErrorCode, req?: IncomingMessage): void {
+    this.notifyRefused(req, ErrorCodes[code].status, 0, 0);
+    if (socket.writable) socket.end(rawErrorResponse(code, requestIdFrom(undefined)), () => socket.destroy());
     else socket.destroy();
   }
 
@@ -342,15 +475,59 @@ export class DitoServer {
       socket.destroy();
       return;
     }
-    const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null && pending.req.complete) {
+      // The bytes that failed follow a whole request whose answer is still owed: an error answer
+      // now would be read as the answer to that request (response desync). Finish it, then close.
+      if (!pending.headersSent) pending.shouldKeepAlive = false;
+      pending.once('close', () => (pending.writableFinished ? endThenDestroy(socket) : socket.destroy()));
+      return;
+    }
     if (pending?.headersSent) {
       socket.destroy();
       return;
     }
     const code = parserErrorCode(err);
     this.logger.info({ code: err.code, error: code }, 'malformed request refused');
-    socket.end(rawErrorResponse(code, requestIdFrom(undefined)));
+    this.refuseRaw(socket, code);
   }
+}
+
+function discard(): void {}
+
+/** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
+function endThenDestroy(socket: Duplex): void {
+  socket.end(() => socket.destroy());
+}
+
+/**
+ * An HTTP/1.x connection carrying a request line that claims another major version (`HTTP/2.0`
+ * parses): code reading `httpVersionMajor` would take it for an HTTP/2 stream. Answered 505, as
+ * nginx does.
+ */
+function speaksItsVersion(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 1 || req instanceof Http2ServerRequest;
+}
+
+/**
+ * RFC 9112 3.2: an HTTP/1.1 request needs exactly one Host, HTTP/1.0 at most one. Node keeps the
+ * first of several, so a second Host (one a cache or backend may read instead) is refused here.
+ */
+function hasValidHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  return hosts === 1 || (hosts === 0 && req.httpVersion !== '1.1');
+}
+
+/** A WebSocket opening handshake (RFC 6455 4.1): GET with `websocket` among the Upgrade tokens. */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
 
 function flattenOutgoing(res: ServerResponse): string[] {

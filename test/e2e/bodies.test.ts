@@ -60,34 +60,42 @@ describe('bodies and memory', () => {
   });
 
   test('a 1 GiB POST goes through with bounded memory', async () => {
+    const post = (total: number) =>
+      new Promise<string>((resolve, reject) => {
+        const chunk = Buffer.alloc(256 * 1024, 1);
+        const req = httpRequest(`${dito.url}/upload`, {
+          method: 'POST',
+          agent: false,
+          headers: { 'content-length': total },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve(text));
+        });
+        let sent = 0;
+        const pump = () => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
     const before = dito.memory().current;
-    const total = 1024 * MiB;
-    const chunk = Buffer.alloc(256 * 1024, 1);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const req = httpRequest(`${dito.url}/upload`, {
-        method: 'POST',
-        agent: false,
-        headers: { 'content-length': total },
-      });
-      req.on('error', reject);
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c));
-        res.on('end', () => resolve(text));
-      });
-      let sent = 0;
-      const pump = () => {
-        while (sent < total) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
-    });
-    assert.equal(JSON.parse(reply).bodyLength, total);
-    const growth = dito.memory().peak - before;
-    assert.ok(growth < 96 * MiB, `peak RSS grew by ${Math.round(growth / MiB)} MiB`);
+    // A 256 MiB upload first: V8 lets garbage buffers pile up to its GC threshold (about 80 MiB
+    // on Node 20, 100 MiB on Node 24) whatever the body size. What must not happen is growth with
+    // the body: four times the bytes afterwards may not raise the peak noticeably.
+    assert.equal(JSON.parse(await post(256 * MiB)).bodyLength, 256 * MiB);
+    const warmPeak = dito.memory().peak;
+    assert.equal(JSON.parse(await post(1024 * MiB)).bodyLength, 1024 * MiB);
+    const peak = dito.memory().peak;
+    const extra = peak - warmPeak;
+    assert.ok(extra < 48 * MiB, `1 GiB raised the peak by ${Math.round(extra / MiB)} MiB over 256 MiB's`);
+    const growth = peak - before;
+    assert.ok(growth < 160 * MiB, `peak RSS grew by ${Math.round(growth / MiB)} MiB`);
   });
 
   test('a slow reader does not make Dito buffer the upstream body (streaming mode)', async () => {

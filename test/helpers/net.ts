@@ -65,10 +65,15 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
 export async function rawExchange(port: number, payload: string | Buffer, timeoutMs = 5000): Promise<string> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
+  // The server may close mid-write when it refuses the request: that is an answer, not a failure.
+  socket.on('error', () => {});
   socket.write(payload);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
-  await Promise.race([once(socket, 'close'), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+  await Promise.race([
+    new Promise((resolve) => socket.once('close', resolve)),
+    new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+  ]);
   socket.destroy();
   return Buffer.concat(chunks).toString('latin1');
 }

@@ -1,7 +1,7 @@
 // Real redis-server instances for tests: each on a free port, no persistence, killed on close.
 // Also a 3-master Redis Cluster made with `redis-cli --cluster create`.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,4 +155,50 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     throw err;
   }
   return { ports, close };
+}
+
+export interface RedisSentinel {
+  port: number;
+  masterName: string;
+  close(): Promise<void>;
+}
+
+/** Starts one redis-sentinel on a free port, monitoring the master on `masterPort` as `masterName`. */
+export async function startRedisSentinel(
+  masterPort: number,
+  masterName = 'dito-main',
+): Promise<RedisSentinel> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'dito-redis-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(
+    conf,
+    `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1\n`,
+  );
+  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const close = async () => {
+    await stopProcess(proc);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(port);
+    // The sentinel knows the master once it answers for it.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const { stdout } = await run('redis-cli', [
+        '-p',
+        String(port),
+        'sentinel',
+        'get-master-addr-by-name',
+        masterName,
+      ]);
+      if (stdout.includes(String(masterPort))) break;
+      if (Date.now() > deadline) throw new Error('sentinel did not learn its master');
+      await sleep(50);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { port, masterName, close };
 }

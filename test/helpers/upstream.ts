@@ -76,3 +76,49 @@ export async function startUpstream(handler: UpstreamHandler = echoHandler): Pro
     },
   };
 }
+
+export interface RawUpstream {
+  port: number;
+  url: string;
+  /** Connections accepted so far. */
+  accepted: number;
+  close(): Promise<void>;
+}
+
+/** A TCP server that hands each connection to `behave`: for upstreams that break HTTP on purpose. */
+export async function startRawUpstream(
+  behave: (socket: Socket, request: string) => void,
+): Promise<RawUpstream> {
+  const { createServer: createTcpServer } = await import('node:net');
+  const sockets = new Set<Socket>();
+  const state = { accepted: 0 };
+  const server = createTcpServer((socket) => {
+    state.accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let head = '';
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (head.includes('\r\n\r\n')) {
+        socket.off('data', onData);
+        behave(socket, head);
+      }
+    };
+    socket.on('data', onData);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    get accepted() {
+      return state.accepted;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

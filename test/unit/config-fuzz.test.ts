@@ -5,6 +5,7 @@ import { it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/load.js';
+import { fuzzRuns, fuzzTimeMs } from '../helpers/fuzz.js';
 
 const FRAGMENTS = [
   'port',
@@ -88,6 +89,10 @@ it('parseConfigText throws only ConfigError, on one line (2 s of random input)',
         assert.ok(error.message.startsWith('fuzz.yaml'), error.message);
       }
     }),
-    { numRuns: 1_000_000, interruptAfterTimeLimit: 2000, markInterruptAsFailure: false },
+    {
+      numRuns: fuzzRuns(1_000_000),
+      interruptAfterTimeLimit: fuzzTimeMs(2000),
+      markInterruptAsFailure: false,
+    },
   );
 });

@@ -30,7 +30,12 @@ describe('defaults', () => {
       username: undefined,
       db: 0,
       tls: false,
+      caFile: undefined,
       keyPrefix: 'dito:',
+      commandTimeoutMs: 200,
+      connectTimeoutMs: 2000,
+      cluster: undefined,
+      sentinel: undefined,
     });
     assert.deepEqual(config.transport, {
       idleConnTimeoutMs: 90_000,
@@ -306,6 +311,7 @@ locations:
     assert.deepEqual(k!.auth, {
       type: 'api_key',
       realm: 'dito',
+      stripCredentials: false,
       header: 'X-API-Key',
       query: undefined,
       keys: ['a'.repeat(64)],
@@ -313,6 +319,7 @@ locations:
     assert.deepEqual(j!.auth, {
       type: 'jwt',
       realm: 'dito',
+      stripCredentials: false,
       secret: undefined,
       publicKeyFile: undefined,
       jwksUrl: 'https://idp.example/.well-known/jwks.json',

@@ -67,6 +67,7 @@ describe('known keys come from the zod schema', () => {
     assert.deepEqual(knownKeysAt(configSchema, ['locations', 0, 'auth'], data), [
       'type',
       'realm',
+      'strip_credentials',
       'header',
       'query',
       'keys',

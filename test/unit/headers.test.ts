@@ -22,7 +22,6 @@ test('upstream headers: hop-by-hop, Connection-named, Dito-owned and excluded na
     host: 'backend:8080',
     additional: [['X-Env', 'prod']],
     excluded: ['Cookie'],
-    stripAcceptEncoding: false,
   });
   const out = toMap(
     buildUpstreamHeaders(
@@ -72,7 +71,6 @@ test('upstream headers: a Connection-named X-Forwarded-For is dropped, not appen
     host: 'b',
     additional: [],
     excluded: [],
-    stripAcceptEncoding: true,
   });
   const out = toMap(
     buildUpstreamHeaders(
@@ -82,7 +80,33 @@ test('upstream headers: a Connection-named X-Forwarded-For is dropped, not appen
     ),
   );
   assert.deepEqual(out.get('x-forwarded-for'), ['10.0.0.9']);
-  assert.equal(out.get('accept-encoding'), undefined, 'disable_compression strips Accept-Encoding');
+  // disable_compression never touches the client's own Accept-Encoding (as Go's transport).
+  assert.deepEqual(out.get('accept-encoding'), ['gzip']);
+});
+
+test('upstream headers: HTTP/2 pseudo-headers are not forwarded; :authority becomes X-Forwarded-Host', () => {
+  const plan = compileRequestHeaderPlan({ host: 'b', additional: [], excluded: [] });
+  const raw = [
+    ':method',
+    'GET',
+    ':path',
+    '/x',
+    ':scheme',
+    'https',
+    ':authority',
+    'public.example',
+    'accept',
+    '*/*',
+  ];
+  const out = buildUpstreamHeaders(raw, plan, facts);
+  assert.ok(
+    out.every((value, i) => i % 2 === 1 || !value.startsWith(':')),
+    out.join(' '),
+  );
+  const map = toMap(out);
+  assert.deepEqual(map.get('x-forwarded-host'), ['public.example']);
+  assert.deepEqual(map.get('host'), ['b']);
+  assert.deepEqual(map.get('accept'), ['*/*']);
 });
 
 test('upgrade plans keep Upgrade and Connection', () => {
@@ -90,7 +114,6 @@ test('upgrade plans keep Upgrade and Connection', () => {
     host: 'b',
     additional: [],
     excluded: [],
-    stripAcceptEncoding: false,
     forUpgrade: true,
   });
   const out = toMap(buildUpstreamHeaders(['Connection', 'Upgrade', 'Upgrade', 'websocket'], plan, facts));

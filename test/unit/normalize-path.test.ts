@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { InvalidPathError, normalizePath, splitTarget } from '../../src/routing/normalize-path.js';
+import { fuzzRuns, fuzzTimeMs } from '../helpers/fuzz.js';
 
 test('normalizePath: RFC 3986 6.2.2 cases', () => {
   const cases: Array<[string, string]> = [
@@ -70,6 +71,6 @@ test('normalizePath: properties hold for arbitrary paths (time-boxed)', () => {
       assert.ok(!/%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2D|2E|5F|7E)/.test(out), out);
       assert.equal(normalizePath(out), out, 'idempotent');
     }),
-    { interruptAfterTimeLimit: 2000, numRuns: 20_000 },
+    { interruptAfterTimeLimit: fuzzTimeMs(2000), numRuns: fuzzRuns(20_000) },
   );
 });
