@@ -40,8 +40,8 @@ export const ditoVariants = [
     location: { disable_response_buffering: true },
     during: (ctx) => ctx.rewriteConfigEvery(200),
   },
-  // Later: middlewares ({ location: { middlewares: ['rate-limiter'], rate_limiting: {...} } }), cache, jwt,
-  // multi-worker once Dito has its own key for it.
+  // Later: middlewares ({ location: { middlewares: ['rate-limiter'], rate_limiting: {...} } }), cache, jwt.
+  // Multi-process: BENCH_WORKERS sets Dito's `workers` (or a variant sets `config: { workers: 4 }`).
 ];
 
 /** The peers, each started by lib/proxies.mjs according to its `kind`. */

@@ -31,11 +31,6 @@ export function ditoConfig({ port, upstreamUrl, variant, scenario }) {
   return deepMerge({ port, logging: { enabled: false }, locations: [location] }, variant.config);
 }
 
-function isNodeScript(file) {
-  const firstLine = fs.readFileSync(file, 'utf8').split('\n', 1)[0];
-  return /\.m?js$/.test(file) || firstLine.includes('node');
-}
-
 /** Node command line for `script args`, in `workers` node:cluster workers when more than one. */
 function nodeCommand(script, args, workers) {
   if (workers > 1)
@@ -83,7 +78,10 @@ export async function startProxy(proxy, scenario, ctx) {
   let args;
   if (proxy.kind === 'dito') {
     const configPath = path.join(ctx.tmpDir, `${scenario.id}--${proxy.id}.yaml`);
-    const configText = YAML.stringify(ditoConfig({ port, upstreamUrl, variant: proxy, scenario }));
+    const config = ditoConfig({ port, upstreamUrl, variant: proxy, scenario });
+    // BENCH_WORKERS > 1: Dito's own multi-process mode (its `workers` key), unless the variant sets it.
+    if (settings.proxyWorkers > 1 && config.workers === undefined) config.workers = settings.proxyWorkers;
+    const configText = YAML.stringify(config);
     fs.writeFileSync(configPath, configText);
     running.configPath = configPath;
     // For hot-reload cases: rewrite the same config (a new comment each time) every `ms`.
@@ -99,9 +97,7 @@ export async function startProxy(proxy, scenario, ctx) {
       proxy.during ? proxy.during({ rewriteConfigEvery, configPath, pid: running.handle.pid }) : () => {};
     if (!fs.existsSync(settings.ditoBin))
       throw new Error(`${settings.ditoBin} not found: run \`make build\` on a tree with Dito`);
-    if (settings.proxyWorkers > 1 && isNodeScript(settings.ditoBin)) {
-      [command, args] = nodeCommand(settings.ditoBin, ['-f', configPath], settings.proxyWorkers);
-    } else [command, args] = [settings.ditoBin, ['-f', configPath]];
+    [command, args] = [settings.ditoBin, ['-f', configPath]];
   } else if (proxy.kind === 'nginx') {
     const prefix = path.join(ctx.tmpDir, `nginx-${scenario.id}`);
     ({ command, args } = nginxCommand({ prefix, port, upstreamPort, workers: settings.proxyWorkers }));
