@@ -14,6 +14,11 @@ export interface ResponseObserver {
   onAbort?(reason: unknown): void;
 }
 
+/** Told when the client's response closes, whether it finished or the client left. */
+export interface ResponseCloseWatcher {
+  responseClosed(): void;
+}
+
 export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -56,4 +61,40 @@ export interface Exchange {
   upgrade?: { proceed(): void };
   /** Free-form per-request state for middlewares, keyed by middleware name. */
   locals?: Record<string, unknown>;
+  /** The proxy's upstream request in flight, told when the client's response closes. */
+  closeWatcher?: ResponseCloseWatcher;
+}
+
+/**
+ * The listener's exchanges. A class with every field set in the constructor, so all exchanges
+ * share one shape: fields that stages add later (errorCode, upstream, observers, ...) would
+ * otherwise change it per request and make every read of them megamorphic.
+ */
+export class RequestExchange implements Exchange {
+  bytesIn = 0;
+  bytesOut = 0;
+  errorCode: ErrorCode | undefined = undefined;
+  upstream: string | undefined = undefined;
+  target: string | undefined = undefined;
+  upstreamMs: number | undefined = undefined;
+  retries = 0;
+  responseHeaders: string[] | undefined = undefined;
+  observers: ResponseObserver[] | undefined = undefined;
+  upgrade: { proceed(): void } | undefined = undefined;
+  locals: Record<string, unknown> | undefined = undefined;
+  closeWatcher: ResponseCloseWatcher | undefined = undefined;
+
+  // Positional, not an options object: one allocation per request instead of two.
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly clientIp: string,
+    readonly proto: 'http' | 'https',
+    readonly startedAt: number,
+    readonly path: string,
+    readonly query: string,
+    public expectContinue: boolean,
+    public headersEdited: boolean,
+  ) {}
 }

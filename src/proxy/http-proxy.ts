@@ -7,8 +7,9 @@ import type { Dispatcher } from 'undici';
 import { rewritePath } from '../routing/router.js';
 import type { CompiledLocation } from '../runtime/location.js';
 import type { PoolSession, RetryPlan } from '../upstream/pool.js';
+import type { DeadlineEntry } from './deadline-queue.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange, ResponseCloseWatcher } from './exchange.js';
 import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
@@ -65,7 +66,7 @@ type LimitStage = 'content_length' | 'buffered' | 'streaming';
  * One request's journey upstream and back. Holds per-request state as fields so that the
  * hot path allocates this object and little else.
  */
-class ProxyHandler {
+class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   private abortUpstream: ((reason: Error) => void) | undefined;
   private responseStarted = false;
   private done = false;
@@ -74,8 +75,14 @@ class ProxyHandler {
   private chunks: Buffer[] | undefined;
   private status = 0;
   private headers: string[] | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Resumes the upstream socket paused by client backpressure (from undici, per response). */
+  private resume: (() => void) | undefined;
   private dispatchedAt = performance.now();
+  // `request_timeout`: this handler is its own entry in the runtime's deadline queue.
+  deadlineAt = 0;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineQueued = false;
   /** The current attempt's connection pool (a pool location's retry may move to another target). */
   private dispatcher: Dispatcher;
   /** Pool locations: a retry decided on an answer whose body is being discarded, or waiting. */
@@ -94,12 +101,9 @@ class ProxyHandler {
   }
 
   start(): void {
-    const { res } = this.exchange;
     // A client that leaves stops the upstream request too: no orphaned upstream work.
-    res.once('close', this.onClientClose);
-    if (this.location.requestTimeoutMs > 0) {
-      this.timer = setTimeout(this.onTimeout, this.location.requestTimeoutMs);
-    }
+    this.exchange.closeWatcher = this;
+    this.location.requestDeadlines?.add(this, this.dispatchedAt);
     this.session?.begin();
     this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
   }
@@ -155,18 +159,19 @@ class ProxyHandler {
     return true;
   }
 
-  private readonly onClientClose = (): void => {
+  /** The client's response closed: finished (nothing to do) or cut short by the client. */
+  responseClosed(): void {
     if (!this.done) this.finish(new ClientGone('client closed the connection'));
-  };
+  }
 
-  private readonly onTimeout = (): void => {
-    this.timer = undefined;
+  /** `request_timeout` ran out before the upstream answered. */
+  deadlineExpired(): void {
     if (!this.responseStarted && !this.done) {
       this.abortUpstream?.(new DitoError('DITO_ERR_UPSTREAM_TIMEOUT'));
       // Not connected yet (queued or dialling): answer now; undici drops the request later.
       if (this.abortUpstream === undefined) this.fail(new DitoError('DITO_ERR_UPSTREAM_TIMEOUT'));
     }
-  };
+  }
 
   onConnect(abort: (reason?: Error) => void): void {
     if (this.done) {
@@ -194,7 +199,7 @@ class ProxyHandler {
       if (this.retryPlan !== undefined) return true;
     }
     this.responseStarted = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.location.requestDeadlines?.remove(this);
     const exchange = this.exchange;
     exchange.upstreamMs = performance.now() - this.dispatchedAt;
     const location = this.location;
@@ -216,8 +221,7 @@ class ProxyHandler {
       return true;
     }
     exchange.res.writeHead(status, headers);
-    if (!hasBody) return true;
-    exchange.res.on('drain', resume);
+    this.resume = resume;
     return true;
   }
 
@@ -241,8 +245,12 @@ class ProxyHandler {
       return true;
     }
     this.exchange.bytesOut += chunk.length;
-    // false pauses the upstream socket until the client drains ('drain' → resume).
-    return this.exchange.res.write(chunk);
+    const res = this.exchange.res;
+    if (res.write(chunk)) return true;
+    // The client is slower than the upstream: false pauses the upstream socket until it drains.
+    // (A 'drain' listener only then, not on every response: most never need one.)
+    res.once('drain', this.resume!);
+    return false;
   }
 
   onComplete(): void {
@@ -253,7 +261,6 @@ class ProxyHandler {
     }
     this.done = true;
     const { res, observers } = this.exchange;
-    res.off('close', this.onClientClose);
     if (this.chunks !== undefined) {
       const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
       this.headers!.push('content-length', String(body.length));
@@ -360,10 +367,9 @@ class ProxyHandler {
 
   private finish(reason: unknown): void {
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.location.requestDeadlines?.remove(this);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.session?.cancelled();
-    this.exchange.res.off('close', this.onClientClose);
     if (reason instanceof Error && !(reason instanceof DitoError)) this.abortUpstream?.(reason);
     const observers = this.exchange.observers;
     if (observers !== undefined) for (const o of observers) o.onAbort?.(reason);

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { LocationConfig } from '../config/types.js';
 import type { Handler } from '../middlewares/chain.js';
 import type { Middleware } from '../middlewares/types.js';
+import type { DeadlineQueue } from '../proxy/deadline-queue.js';
 import type { RequestHeaderPlan } from '../proxy/headers.js';
 import type { TargetPath } from '../routing/router.js';
 import type { UpstreamPool } from '../upstream/pool.js';
@@ -45,6 +46,8 @@ export interface CompiledLocation {
   readonly maxRequestBodySize: number;
   readonly bufferResponse: boolean;
   readonly requestTimeoutMs: number;
+  /** `request_timeout` > 0: the runtime's queue of request deadlines (one for every location). */
+  readonly requestDeadlines: DeadlineQueue | undefined;
   /** 0 = none. */
   readonly responseHeaderTimeoutMs: number;
 }

@@ -10,6 +10,7 @@ import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
 import { type MetricsRecorder, noopMetrics } from '../observability/metrics-recorder.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
+import { DeadlineQueue } from '../proxy/deadline-queue.js';
 import { type DitoError, sendError } from '../proxy/errors.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
@@ -165,6 +166,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
     logger.warn({ request_id: exchange.requestId, middleware }, problem);
   };
 
+  const requestDeadlines =
+    config.requestTimeoutMs > 0 ? new DeadlineQueue(config.requestTimeoutMs) : undefined;
   try {
     const locations = config.locations.map((location): CompiledLocation => {
       const transport = location.transport;
@@ -221,6 +224,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
         requestTimeoutMs: config.requestTimeoutMs,
+        requestDeadlines,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
       };
       const terminal = (exchange: Exchange) => forward(exchange, compiled, reportUpstreamError);

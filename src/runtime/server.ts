@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
 import { type ErrorCode, ErrorCodes, rawErrorResponse, sendError } from '../proxy/errors.js';
-import type { Exchange } from '../proxy/exchange.js';
+import { type Exchange, RequestExchange } from '../proxy/exchange.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import { InvalidPathError, normalizePath, splitTarget } from '../routing/normalize-path.js';
 import type { CompiledLocation } from './location.js';
@@ -14,6 +14,18 @@ import type { Runtime } from './runtime.js';
 
 /** How often Node checks client header/request timeouts (its default of 30 s is too coarse). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/** The exchange a response belongs to (set once routing created it). */
+const kExchange = Symbol('dito.exchange');
+
+/** A response of this listener, with the exchange it answers once there is one. */
+type TrackedResponse = ServerResponse & { [kExchange]?: ServedExchange };
+
+/** An exchange and what its end needs: the location that served it and the runtime it ran in. */
+class ServedExchange extends RequestExchange {
+  location: CompiledLocation | undefined = undefined;
+  runtime: Runtime | undefined = undefined;
+}
 
 /** Handles a path on the main port that is never proxied (metrics, health). */
 export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -242,7 +254,9 @@ export class DitoServer {
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
     this.openResponses.add(res);
-    res.once('close', () => this.openResponses.delete(res));
+    // One listener for everything a response's end concerns, with no closure per request:
+    // tracking, the access log and metrics, the proxy's upstream call (see responseClosed).
+    res.on('close', this.onResponseClose);
     if (this.draining) {
       // Finish this one, but tell the client not to send another on this connection.
       res.shouldKeepAlive = false;
@@ -291,26 +305,25 @@ export class DitoServer {
     }
 
     const location = runtime.router.match(path);
-    const exchange: Exchange = {
+    const exchange = new ServedExchange(
       req,
       res,
       requestId,
-      clientIp: runtime.trustedProxies.clientIp(
+      runtime.trustedProxies.clientIp(
         peerAddress(req.socket.remoteAddress),
         req.headers['x-forwarded-for'] as string | undefined,
       ),
-      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
       startedAt,
       path,
       query,
       expectContinue,
-      bytesIn: 0,
-      bytesOut: 0,
-      retries: 0,
-      headersEdited: location !== undefined && location.middlewares.length > 0,
-    };
+      location !== undefined && location.middlewares.length > 0,
+    );
+    exchange.location = location;
+    exchange.runtime = runtime;
+    (res as TrackedResponse)[kExchange] = exchange;
     runtime.inFlight++;
-    res.once('close', () => this.requestDone(exchange, location, runtime));
     if (location === undefined) {
       exchange.errorCode = 'DITO_ERR_NOT_FOUND';
       exchange.bytesOut += sendError(res, 'DITO_ERR_NOT_FOUND', requestId, { path });
@@ -350,6 +363,20 @@ export class DitoServer {
     bytesOut: number,
   ): void {
     for (const listener of this.listeners) listener.requestRefused?.(req, status, durationMs, bytesOut);
+  }
+
+  /** 'close' of every response (`this` is the response): bound once per listener. */
+  private readonly onResponseClose = ((server: DitoServer) =>
+    function onResponseClose(this: TrackedResponse): void {
+      server.responseClosed(this);
+    })(this);
+
+  private responseClosed(res: TrackedResponse): void {
+    this.openResponses.delete(res);
+    const exchange = res[kExchange];
+    if (exchange === undefined) return;
+    this.requestDone(exchange, exchange.location, exchange.runtime!);
+    exchange.closeWatcher?.responseClosed();
   }
 
   private requestDone(exchange: Exchange, location: CompiledLocation | undefined, runtime: Runtime): void {
@@ -428,24 +455,21 @@ export class DitoServer {
       isWebSocketUpgrade(req)
     ) {
       const target = splitTarget(req.url ?? '/');
-      const exchange: Exchange = {
+      const exchange = new RequestExchange(
         req,
-        res: new ServerResponse(req),
-        requestId: requestIdFrom(req.headers['x-request-id'] as string | undefined),
-        clientIp: runtime.trustedProxies.clientIp(
+        new ServerResponse(req),
+        requestIdFrom(req.headers['x-request-id'] as string | undefined),
+        runtime.trustedProxies.clientIp(
           peerAddress(req.socket.remoteAddress),
           req.headers['x-forwarded-for'] as string | undefined,
         ),
-        proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-        startedAt: performance.now(),
+        (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+        performance.now(),
         path,
-        query: target.query,
-        expectContinue: false,
-        bytesIn: 0,
-        bytesOut: 0,
-        retries: 0,
-        headersEdited: location.middlewares.length > 0,
-      };
+        target.query,
+        false,
+        location.middlewares.length > 0,
+      );
       this.upgradeHandler(exchange, location, socket, head, runtime);
       return;
     }
