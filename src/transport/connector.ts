@@ -4,7 +4,8 @@
 // connector on top of it, which keeps its TLS session cache (resumed handshakes on reconnect).
 import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { buildConnector, errors } from 'undici';
+import type { buildConnector } from 'undici';
+import { undiciBuildConnector, undiciErrors } from './undici.js';
 
 export interface ConnectorSettings {
   secure: boolean;
@@ -35,7 +36,7 @@ type ConnectOptions = buildConnector.Options & { hostname: string; host?: string
 
 export function buildDialer(settings: ConnectorSettings): buildConnector.connector {
   const upgradeToTls = settings.secure
-    ? buildConnector({
+    ? undiciBuildConnector({
         // Our own timer below covers the handshake; undici's would name it a connect timeout.
         timeout: 0,
         allowH2: settings.allowH2,
@@ -74,7 +75,7 @@ export function buildDialer(settings: ConnectorSettings): buildConnector.connect
     if (settings.dialTimeoutMs > 0) {
       dialTimer = setTimeout(() => {
         socket.destroy(
-          new errors.ConnectTimeoutError(
+          new undiciErrors.ConnectTimeoutError(
             `dial ${hostname}:${port} timed out after ${settings.dialTimeoutMs} ms`,
           ),
         );

@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { Client, Pool } from 'undici';
+import type { Client, Pool } from 'undici';
 import type { HttpTransportConfig } from '../config/types.js';
 import { buildDialer } from './connector.js';
+import { UndiciClient, UndiciPool } from './undici.js';
 
 /** Longest delay a Node timer takes: what "0 = no limit" becomes for the idle timeout. */
 const NO_LIMIT_MS = 2 ** 31 - 1;
@@ -124,8 +125,8 @@ function createUpstream(origin: string, t: HttpTransportConfig, material: TlsMat
   const options = buildPoolOptions(origin, t, material.secureContext);
   const { connections: _connections, ...clientOptions } = options;
   return {
-    pool: new Pool(origin, options),
-    freshClient: () => new Client(origin, clientOptions),
+    pool: new UndiciPool(origin, options),
+    freshClient: () => new UndiciClient(origin, clientOptions),
   };
 }
 
