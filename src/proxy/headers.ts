@@ -202,31 +202,44 @@ export function flattenHeaderObject(headers: Record<string, string | string[] | 
 }
 
 /**
- * The client response's headers from the upstream's raw ones (latin1 Buffers from undici):
- * hop-by-hop and Connection-named headers dropped, `X-Request-ID` replaced by Dito's, and
- * `Content-Length` dropped when `dropContentLength` (the buffered path sets its own).
- * Returns the flat list and the upstream's declared content length (-1 when absent).
+ * 1 at the lengths of the response header names Dito drops or reads: only a name of such a
+ * length needs lower-casing and comparing (most names, e.g. `Date`, `ETag`, `Cache-Control`, skip it).
  */
-export function buildResponseHeaders(
+const CHECKED_RESPONSE_NAME_LENGTHS = (() => {
+  const lengths = new Uint8Array(32);
+  for (const name of [...HOP_BY_HOP, 'x-request-id', 'content-length']) lengths[name.length] = 1;
+  return lengths;
+})();
+
+/**
+ * The client response's headers from the upstream's raw ones (latin1 Buffers from undici),
+ * appended to `out`: hop-by-hop and Connection-named headers dropped, `X-Request-ID` replaced by
+ * Dito's, and `Content-Length` dropped when `dropContentLength` (the buffered path sets its own).
+ * Returns the upstream's declared content length (-1 when absent). The hot path's form: no
+ * result object per response.
+ */
+export function relayResponseHeaders(
   raw: readonly Buffer[],
   requestId: string,
   dropContentLength: boolean,
-): { headers: string[]; contentLength: number } {
-  const out: string[] = [];
+  out: string[],
+): number {
   let named: Set<string> | undefined;
   let contentLength = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      named ??= new Set();
-      for (const token of raw[i + 1]!.toString('latin1').split(',')) named.add(token.trim().toLowerCase());
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') continue;
-    if (lower === 'content-length') {
-      contentLength = Number(raw[i + 1]!.toString('latin1'));
-      if (dropContentLength) continue;
+    if (name.length < 32 && CHECKED_RESPONSE_NAME_LENGTHS[name.length] === 1) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        named ??= new Set();
+        for (const token of raw[i + 1]!.toString('latin1').split(',')) named.add(token.trim().toLowerCase());
+        continue;
+      }
+      if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') continue;
+      if (lower === 'content-length') {
+        contentLength = Number(raw[i + 1]!.toString('latin1'));
+        if (dropContentLength) continue;
+      }
     }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
@@ -240,5 +253,16 @@ export function buildResponseHeaders(
     out.length = w;
   }
   out.push('x-request-id', requestId);
-  return { headers: out, contentLength };
+  return contentLength;
+}
+
+/** `relayResponseHeaders` returning a new list and the content length together. */
+export function buildResponseHeaders(
+  raw: readonly Buffer[],
+  requestId: string,
+  dropContentLength: boolean,
+): { headers: string[]; contentLength: number } {
+  const headers: string[] = [];
+  const contentLength = relayResponseHeaders(raw, requestId, dropContentLength, headers);
+  return { headers, contentLength };
 }

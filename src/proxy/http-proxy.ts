@@ -10,7 +10,7 @@ import type { PoolSession, RetryPlan } from '../upstream/pool.js';
 import type { DeadlineEntry } from './deadline-queue.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange, ResponseCloseWatcher } from './exchange.js';
-import { buildResponseHeaders, buildUpstreamHeaders, flattenHeaderObject } from './headers.js';
+import { buildUpstreamHeaders, flattenHeaderObject, relayResponseHeaders } from './headers.js';
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -206,7 +206,8 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
     const isHead = exchange.req.method === 'HEAD';
     const hasBody = !isHead && status !== 204 && status !== 304;
     const buffer = location.bufferResponse && hasBody;
-    const { headers, contentLength } = buildResponseHeaders(rawHeaders, exchange.requestId, buffer);
+    const headers: string[] = [];
+    const contentLength = relayResponseHeaders(rawHeaders, exchange.requestId, buffer, headers);
     if (hasBody && contentLength > location.maxResponseBodySize) {
       this.overLimit('content_length');
       return false;
