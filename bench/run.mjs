@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { planCases, scenarios } from './lib/cases.mjs';
 import { renderChart } from './lib/chart.mjs';
-import { startContentionProbe, waitForQuiet } from './lib/contention.mjs';
+import { processTreeCpuSeconds, startContentionProbe, waitForQuiet } from './lib/contention.mjs';
 import { generatorFor } from './lib/generators.mjs';
 import { machineFacts } from './lib/machine.mjs';
 import {
@@ -55,6 +55,8 @@ async function startUpstream(settings, logDir) {
 async function measure(entry, seconds, settings, logDir, benchPids) {
   const stopDuring = entry.running.during();
   const otherLoad = startContentionProbe(benchPids());
+  const proxyPid = entry.running.handle?.pid;
+  const cpuBefore = proxyPid ? processTreeCpuSeconds(proxyPid) : null;
   try {
     const run = await generatorFor(entry.scenario)({
       scenario: entry.scenario,
@@ -63,7 +65,11 @@ async function measure(entry, seconds, settings, logDir, benchPids) {
       settings,
       logFile: path.join(logDir, `${entry.scenario.id}--${entry.proxy.id}.wrk.log`),
     });
-    return { ...run, otherLoad: otherLoad() };
+    // The proxy's own CPU per request (or message): robust to a machine shared with other work.
+    const proxyCpuSeconds = proxyPid ? processTreeCpuSeconds(proxyPid) - cpuBefore : null;
+    const cpuUsPerRequest =
+      proxyCpuSeconds !== null && run.requests > 0 ? (proxyCpuSeconds * 1e6) / run.requests : null;
+    return { ...run, proxyCpuSeconds, cpuUsPerRequest, otherLoad: otherLoad() };
   } finally {
     stopDuring();
   }
@@ -123,9 +129,11 @@ async function runScenario({ scenario, cases }, ctx, progress) {
       try {
         const result = await measureQuietly(entry, run, benchPids, ctx);
         entry.runs.push(result);
+        const cpu =
+          result.cpuUsPerRequest === null ? '' : `, proxy CPU ${result.cpuUsPerRequest.toFixed(1)} µs each`;
         console.log(
-          `  [${++progress.done}/${progress.total}] ${entry.id} run ${repeat + 1}: ${fmt(result.rps)} req/s, ` +
-            `p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms` +
+          `  [${++progress.done}/${progress.total}] ${entry.id} run ${repeat + 1}: ${fmt(result.rps)} ${scenario.unit ?? 'req/s'}, ` +
+            `p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms${cpu}` +
             `${result.errors ? `, ${result.errors} errors` : ''}, other load ${result.otherLoad.toFixed(2)} cores`,
         );
       } catch (error) {
@@ -159,14 +167,14 @@ function writeOutputs(summary, settings, logDir) {
 
 async function main() {
   const settings = loadSettings();
-  if (!settings.hasWrk) {
+  installCleanup();
+  let plan = planCases(settings.caseFilter);
+  if (!settings.hasWrk && plan.some((g) => (g.scenario.generator ?? 'wrk') === 'wrk')) {
     console.error(
       'bench: wrk is not installed (make bench installs it with apt-get; elsewhere install wrk yourself).',
     );
     process.exit(1);
   }
-  installCleanup();
-  let plan = planCases(settings.caseFilter);
   if (!settings.hasNginx) {
     console.error('bench: nginx is not installed: the nginx cases are skipped.');
     plan = plan
@@ -215,7 +223,8 @@ async function main() {
     };
     const progress = { done: 0, total: caseCount * settings.repeats };
     for (const group of plan) {
-      console.log(`${group.scenario.title}, ${group.scenario.connections} connections:`);
+      const size = group.scenario.messageBytes ? `, ${group.scenario.messageBytes}-byte messages` : '';
+      console.log(`${group.scenario.title}, ${group.scenario.connections} connections${size}:`);
       results.push(await runScenario(group, ctx, progress));
     }
     await stopProcess(upstream.handle);

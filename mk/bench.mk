@@ -11,5 +11,5 @@ $(BENCH_DEPS_STAMP): bench/package.json bench/package-lock.json
 bench-tools: ## install wrk and nginx for the benchmark (apt-get) when missing
 	@bash bench/ensure-tools.sh
 
-bench: build bench-tools $(BENCH_DEPS_STAMP) ## benchmark Dito against nginx and Node proxies (~14 min; docs/benchmark.md)
+bench: build bench-tools $(BENCH_DEPS_STAMP) ## benchmark Dito against nginx and Node proxies (~18 min; docs/benchmark.md)
 	$(NODE) bench/run.mjs

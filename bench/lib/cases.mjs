@@ -2,7 +2,10 @@
 // A new case is one entry here: a Dito variant is a config fragment (plus an optional side action
 // `during` the run), a new kind of traffic is a scenario (plus optionally its own load generator).
 
-/** The traffic. `generator` names a load generator in lib/generators.mjs (default 'wrk'). */
+/**
+ * The traffic. `generator` names a load generator in lib/generators.mjs (default 'wrk'); `unit` is
+ * what its `rps` counts (default 'req/s'); `location` is added to Dito's one location.
+ */
 export const scenarios = [
   { id: 'get-1k', title: 'GET 1 KiB', method: 'GET', path: '/bytes/1024', connections: 64 },
   { id: 'get-100k', title: 'GET 100 KiB', method: 'GET', path: '/bytes/102400', connections: 16 },
@@ -15,9 +18,18 @@ export const scenarios = [
     bodyBytes: 65536,
     connections: 32,
   },
-  // Later, e.g.: { id: 'ws-echo', title: 'WebSocket echo', generator: 'ws-echo', connections: 64,
-  //   path: '/ws', only: ['dito', 'bare-forwarder'], location: { enable_websocket: true } }
-  // and an HTTPS upstream: { ..., upstream: 'https' } once servers/upstream.mjs serves TLS.
+  // 32 connections, each a closed loop of one 64-byte binary message and its echo from the upstream.
+  {
+    id: 'ws-echo',
+    title: 'WebSocket echo',
+    generator: 'ws-echo',
+    unit: 'msg/s',
+    path: '/ws',
+    messageBytes: 64,
+    connections: 32,
+    location: { enable_websocket: true },
+  },
+  // Later, e.g. an HTTPS upstream: { ..., upstream: 'https' } once servers/upstream.mjs serves TLS.
 ];
 
 /** Dito is started from its base config (lib/proxies.mjs) deep-merged with `config`, and its one location

@@ -1,5 +1,8 @@
-// A dependency-free SVG of the results: for each scenario, req/s and p99 latency per proxy as
-// horizontal bars (one panel per scenario and metric, each with its own scale; Dito in orange).
+// A dependency-free SVG of the results: for each scenario, req/s (messages/s for the WebSocket echo)
+// and p99 latency per proxy as horizontal bars (one panel per scenario and metric, each with its own
+// scale; Dito in orange).
+import { scenarioHeading } from './report.mjs';
+
 const panelWidth = 425;
 const labelWidth = 130;
 const barArea = 200;
@@ -14,7 +17,7 @@ function escapeXml(text) {
 }
 
 function formatValue(value, unit) {
-  if (unit === 'req/s') return Math.round(value).toLocaleString('en-US');
+  if (unit !== 'ms') return Math.round(value).toLocaleString('en-US');
   return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 }
 
@@ -41,10 +44,11 @@ export function renderChart(summary) {
   for (const scenario of summary.scenarios) {
     const measured = scenario.cases.filter((c) => c.median);
     if (measured.length === 0) continue;
-    const title = `${scenario.title}, ${scenario.connections} connections`;
+    const title = scenarioHeading(scenario);
+    const unit = scenario.unit ?? 'req/s';
     const rps = measured.map((c) => ({ proxy: c.proxy, value: c.median.rps }));
     const p99 = measured.map((c) => ({ proxy: c.proxy, value: c.median.p99Ms }));
-    blocks.push(panel(10, y, `${title}: req/s (higher is better)`, rps, 'req/s'));
+    blocks.push(panel(10, y, `${title}: ${unit} (higher is better)`, rps, unit));
     blocks.push(panel(10 + panelWidth, y, `${title}: p99 latency (lower is better)`, p99, 'ms'));
     y += titleHeight + measured.length * rowHeight + 16;
   }

@@ -41,6 +41,13 @@ function ownTicks(pids) {
   return total;
 }
 
+/** CPU time (user + system, seconds) used so far by `pid` and its live descendants (nginx workers). */
+export function processTreeCpuSeconds(pid) {
+  let ticks = 0;
+  for (const each of [pid, ...descendants(pid)]) ticks += processTicks(each);
+  return ticks / ticksPerSecond;
+}
+
 /** Call before a run with the pids of live bench processes; the returned function gives cores used by others. */
 export function startContentionProbe(pids) {
   const startedAt = process.hrtime.bigint();

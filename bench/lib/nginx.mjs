@@ -50,6 +50,13 @@ http {
       proxy_busy_buffers_size 128k;
       proxy_max_temp_file_size 0;
     }
+    location /ws {                 # WebSocket (the ws-echo scenario): the upgrade passed on
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
   }
 }
 `;

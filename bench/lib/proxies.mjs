@@ -1,7 +1,9 @@
 // Starts one proxy of lib/cases.mjs in front of the upstream, pinned to the proxy CPUs, and checks
 // that it forwards the scenario's request correctly before anything is measured.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import WebSocket from 'ws';
 import YAML from 'yaml';
 import { nginxCommand } from './nginx.mjs';
 import { freePort, probe, startProcess, stopProcess, waitUntilServing } from './processes.mjs';
@@ -38,8 +40,35 @@ function nodeCommand(script, args, workers) {
   return [process.execPath, [script, ...args]];
 }
 
+/** One WebSocket message through ws://127.0.0.1:<port><path>, resolving when it comes back intact. */
+function wsEchoCheck(port, scenario, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const message = crypto.randomBytes(scenario.messageBytes);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${scenario.path}`, { perMessageDeflate: false });
+    const fail = (error) => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error('WebSocket echo timed out')), timeoutMs);
+    ws.on('unexpected-response', (_req, res) =>
+      fail(new Error(`WebSocket upgrade ${scenario.path} answered ${res.statusCode}`)),
+    );
+    ws.on('error', fail);
+    ws.on('open', () => ws.send(message, { binary: true }));
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary || !Buffer.from(data).equals(message))
+        return fail(new Error(`WebSocket echo came back different (${data.length} bytes)`));
+      clearTimeout(timer);
+      ws.close(1000);
+      ws.once('close', () => resolve());
+    });
+  });
+}
+
 /** The check a proxy must pass before it is measured: the scenario's request, answered in full. */
 export function scenarioCheck(scenario) {
+  if (scenario.generator === 'ws-echo') return (port) => wsEchoCheck(port, scenario);
   return async (port) => {
     const body = scenario.bodyBytes ? Buffer.alloc(scenario.bodyBytes, 'x') : null;
     const res = await probe(port, { method: scenario.method, path: scenario.path, body });

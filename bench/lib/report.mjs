@@ -20,6 +20,9 @@ export function summarise({ results, machine, settings, startedAt, finishedAt })
           rps: medianRps,
           p50Ms: median(c.runs.map((r) => r.latencyMs.p50)),
           p99Ms: median(c.runs.map((r) => r.latencyMs.p99)),
+          cpuUsPerRequest: c.runs.every((r) => r.cpuUsPerRequest != null)
+            ? median(c.runs.map((r) => r.cpuUsPerRequest))
+            : null,
         },
         spreadPercent: ((Math.max(...rps) - Math.min(...rps)) / medianRps) * 100,
         errors: c.runs.reduce((sum, r) => sum + r.errors, 0),
@@ -41,7 +44,15 @@ export function summarise({ results, machine, settings, startedAt, finishedAt })
         };
       }
     }
-    return { id: scenario.id, title: scenario.title, connections: scenario.connections, cases: summarised };
+    return {
+      id: scenario.id,
+      title: scenario.title,
+      connections: scenario.connections,
+      messageBytes: scenario.messageBytes ?? null,
+      // What `rps` counts: requests, or messages for the WebSocket echo.
+      unit: scenario.unit ?? 'req/s',
+      cases: summarised,
+    };
   });
   return { schema: 1, startedAt, finishedAt, machine, settings: publicSettings(settings), scenarios };
 }
@@ -69,12 +80,18 @@ const int = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
 const ratio = (n) => (n == null || !Number.isFinite(n) ? '—' : `${n.toFixed(2)}×`);
 
+/** 'GET 1 KiB, 64 connections' or 'WebSocket echo, 32 connections, 64-byte messages'. */
+export function scenarioHeading(sc) {
+  return `${sc.title}, ${sc.connections} connections${sc.messageBytes ? `, ${sc.messageBytes}-byte messages` : ''}`;
+}
+
 function caseRow(c) {
   if (!c.median)
-    return `| ${c.proxy} | failed: ${String(c.error).split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | |`;
+    return `| ${c.proxy} | failed: ${String(c.error).split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | | |`;
   const marks = `${c.errors > 0 ? ' †' : ''}${c.loadSideBound ? ' ‡' : ''}`;
   const name = c.proxy === 'dito' ? '**dito**' : c.proxy;
-  return `| ${name}${marks} | ${int(c.median.rps)} | ${ms(c.median.p50Ms)} | ${ms(c.median.p99Ms)} | ${
+  const cpu = c.median.cpuUsPerRequest == null ? '—' : c.median.cpuUsPerRequest.toFixed(1);
+  return `| ${name}${marks} | ${int(c.median.rps)} | ${ms(c.median.p50Ms)} | ${ms(c.median.p99Ms)} | ${cpu} | ${
     c.peakRssMiB == null ? '—' : c.peakRssMiB.toFixed(1)
   } | ±${(c.spreadPercent / 2).toFixed(1)}% | ${c.errors} | ${c.maxOtherLoad.toFixed(2)} | ${ratio(c.ditoRatio?.rps)} | ${ratio(c.ditoRatio?.p99)} |`;
 }
@@ -93,7 +110,9 @@ export function renderMarkdown(summary, chartFile) {
         : 'Not pinned (taskset unavailable or BENCH_PIN=0).') +
       ` ${s.proxyWorkers} process${s.proxyWorkers > 1 ? 'es' : ''} per proxy.`,
     '',
-    'Columns: req/s, p50 and p99 latency (wrk, closed loop), peak RSS = VmHWM summed over the proxy’s processes, ' +
+    'Columns: req/s (messages/s for WebSocket echo: each message sent and its echo received), p50 and p99 latency ' +
+      '(wrk or the WebSocket echo client, closed loop), proxy CPU µs = user + system CPU time of the proxy’s processes ' +
+      'during a run divided by its requests (messages), peak RSS = VmHWM summed over the proxy’s processes, ' +
       'spread = half the range of req/s over the runs, other load = the most CPU (in cores) that processes outside the bench ' +
       `used during one of the runs (runs above ${s.maxOtherLoad} were retried up to ${s.retries} times), ` +
       '**dito ÷ this** = Dito’s median over this row’s ' +
@@ -115,7 +134,7 @@ export function renderMarkdown(summary, chartFile) {
   ];
   if (peers.length > 0) {
     lines.push(
-      '## Dito ÷ each peer (req/s ratio / p99 ratio)',
+      '## Dito ÷ each peer (throughput ratio / p99 ratio; throughput = req/s, or messages/s for WebSocket)',
       '',
       `| scenario | ${peers.join(' | ')} |`,
       `|---|${peers.map(() => '---').join('|')}|`,
@@ -131,15 +150,16 @@ export function renderMarkdown(summary, chartFile) {
   }
   for (const sc of summary.scenarios) {
     lines.push(
-      `## ${sc.title}, ${sc.connections} connections`,
+      `## ${scenarioHeading(sc)}`,
       '',
-      '| proxy | req/s | p50 ms | p99 ms | peak RSS MiB | spread | errors | other load | dito ÷ this req/s | dito ÷ this p99 |',
-      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+      `| proxy | ${sc.unit} | p50 ms | p99 ms | proxy CPU µs/${sc.unit === 'msg/s' ? 'msg' : 'req'} | peak RSS MiB | spread | errors | other load | dito ÷ this ${sc.unit} | dito ÷ this p99 |`,
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
       ...sc.cases.map(caseRow),
       '',
     );
   }
-  if (chartFile) lines.push(`![req/s and p99 per proxy and scenario](${chartFile})`, '');
+  if (chartFile)
+    lines.push(`![req/s (msg/s for WebSocket) and p99 per proxy and scenario](${chartFile})`, '');
   lines.push('How to run and read this: [docs/benchmark.md](../../docs/benchmark.md).', '');
   return lines.join('\n');
 }

@@ -1,6 +1,9 @@
 // The Node ceiling: the least a Node forwarder must do (node:http in, an undici Pool out, bodies
-// streamed with backpressure, hop-by-hop headers dropped). Usage: node bare-forwarder.mjs <port> <upstream URL>
+// streamed with backpressure, hop-by-hop headers dropped; a WebSocket upgrade is a raw relay: the
+// request head written to a new upstream connection, then bytes piped both ways, the upstream's 101
+// included). Usage: node bare-forwarder.mjs <port> <upstream URL>
 import http from 'node:http';
+import net from 'node:net';
 import { Pool } from 'undici';
 
 const [port, target] = [Number(process.argv[2]), process.argv[3]];
@@ -8,6 +11,26 @@ const pool = new Pool(target, { connections: 256, pipelining: 1 });
 const hopByHop = new Set(
   'connection keep-alive proxy-connection te trailer transfer-encoding upgrade host'.split(' '),
 );
+
+const upstreamUrl = new URL(target);
+
+/** The least a WebSocket relay does: no header rules beyond Host, no frame parsing. */
+function relayUpgrade(req, socket, head) {
+  const upstream = net.connect({ host: upstreamUrl.hostname, port: Number(upstreamUrl.port), noDelay: true });
+  socket.setNoDelay(true);
+  let requestHead = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    requestHead += `${name}: ${name.toLowerCase() === 'host' ? upstreamUrl.host : req.rawHeaders[i + 1]}\r\n`;
+  }
+  upstream.write(`${requestHead}\r\n`);
+  if (head.length > 0) upstream.write(head);
+  // Either side ending ends the other (pipe); either side failing destroys both.
+  socket.pipe(upstream);
+  upstream.pipe(socket);
+  upstream.on('error', () => socket.destroy());
+  socket.on('error', () => upstream.destroy());
+}
 
 http
   .createServer((req, res) => {
@@ -44,4 +67,5 @@ http
       },
     );
   })
+  .on('upgrade', relayUpgrade)
   .listen(port, '127.0.0.1');
