@@ -52,6 +52,17 @@ export const ditoVariants = [
     location: { disable_response_buffering: true },
     during: (ctx) => ctx.rewriteConfigEvery(200),
   },
+  // Multi-process on this machine: Dito's `workers: 2`, GET 1 KiB only, its processes free to use every
+  // core (`proxyCpus: 'all'`), so they share the cores with wrk and the upstream: reported beside the
+  // one-worker row as what two workers give when the load generator competes for the same cores.
+  // Scaling on a bigger machine: BENCH_WORKERS with BENCH_PROXY_CPUS (docs/benchmark.md).
+  {
+    id: 'dito-workers-2',
+    config: { workers: 2 },
+    location: { disable_response_buffering: true },
+    onlyScenarios: ['get-1k'],
+    proxyCpus: 'all',
+  },
   // Later: middlewares ({ location: { middlewares: ['rate-limiter'], rate_limiting: {...} } }), cache, jwt.
   // Multi-process: BENCH_WORKERS sets Dito's `workers` (or a variant sets `config: { workers: 4 }`).
 ];
@@ -97,6 +108,7 @@ export function planCases(filter) {
     const cases = [];
     for (const proxy of proxies) {
       if (scenario.only && !scenario.only.includes(proxy.id)) continue;
+      if (proxy.onlyScenarios && !proxy.onlyScenarios.includes(scenario.id)) continue;
       const id = `${scenario.id}/${proxy.id}`;
       let chosen;
       if (caseNamed) chosen = matchesAny(id);

@@ -92,7 +92,12 @@ export function scenarioCheck(scenario) {
 export async function startProxy(proxy, scenario, ctx) {
   const { settings, upstreamPort } = ctx;
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
-  const cpus = settings.pin ? settings.proxyCpus : null;
+  // 'all': the variant's processes may run on every core (multi-worker rows on a small machine).
+  const cpus = !settings.pin
+    ? null
+    : proxy.proxyCpus === 'all'
+      ? `0-${settings.cores - 1}`
+      : settings.proxyCpus;
   const logFile = path.join(ctx.logDir, `${scenario.id}--${proxy.id}.log`);
   const running = { port: upstreamPort, handle: null, during: () => () => {} };
 

@@ -447,7 +447,7 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
     method: req.method as Dispatcher.HttpMethod,
     headers,
     body: hasBody ? req : null,
-    headersTimeout: location.responseHeaderTimeoutMs,
+    headersTimeout: location.upstreamHeadersTimeoutMs,
     // undici's own retry logic is for idempotent requests only; ours decides explicitly.
     idempotent: false,
     blocking: false,
