@@ -3,7 +3,8 @@
 // deadline order by construction: a FIFO doubly linked list through the entries themselves
 // (no allocation per request) and one timer armed for the head's deadline. Most requests leave
 // the queue long before their deadline; the timer then finds a later head and re-arms for it.
-// Measured on GET 1 KiB: setTimeout + clearTimeout per request cost ~2% of Dito's CPU per request.
+// Measured: setTimeout + clearTimeout cost ~0.3 µs per request (a Timeout object, a libuv clock read),
+// ~0.7% of Dito's CPU on GET 1 KiB; the queue costs a few field writes.
 
 /** An entry: the object itself carries its links (intrusive list) and reacts to expiry. */
 export interface DeadlineEntry {
