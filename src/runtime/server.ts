@@ -15,11 +15,28 @@ import type { Runtime } from './runtime.js';
 /** How often Node checks client header/request timeouts (its default of 30 s is too coarse). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
-/** The exchange a response belongs to (set once routing created it). */
-const kExchange = Symbol('dito.exchange');
+/** A response's entry in the listener's list of open responses. */
+const kOpen = Symbol('dito.openResponse');
 
-/** A response of this listener, with the exchange it answers once there is one. */
-type TrackedResponse = ServerResponse & { [kExchange]?: ServedExchange };
+/** A response of this listener, with its entry in the list of open responses. */
+type TrackedResponse = ServerResponse & { [kOpen]?: OpenResponse };
+
+/**
+ * A response not yet closed, linked into the listener's list of them, with the exchange it
+ * answers once routing made one. Why a list through these entries and not a Set of responses:
+ * a Set's hash table lives as long as the listener, and every rehash leaves an old-generation
+ * table behind that still points at the young responses it held; the scavenger keeps what such
+ * garbage points at, so each request's objects were promoted and the old generation churned.
+ * Measured on GET 1 KiB: after the first full GC (~10 s of load) Dito went from 41 to 54 µs of
+ * CPU per request and stayed there, GET 100 KiB from 114 to 241 µs; with the list, 40–42 µs flat.
+ */
+class OpenResponse {
+  prev: OpenResponse | undefined = undefined;
+  next: OpenResponse | undefined = undefined;
+  exchange: ServedExchange | undefined = undefined;
+
+  constructor(readonly res: ServerResponse) {}
+}
 
 /** An exchange and what its end needs: the location that served it and the runtime it ran in. */
 class ServedExchange extends RequestExchange {
@@ -78,8 +95,8 @@ export class DitoServer {
   private current: Runtime;
   private readonly logger: Logger;
   private draining = false;
-  /** Responses not yet closed: told to close their connection when a drain starts. */
-  private readonly openResponses = new Set<ServerResponse>();
+  /** Responses not yet closed (newest first): told to close their connection when a drain starts. */
+  private openResponses: OpenResponse | undefined;
   private readonly localHandlers = new Map<string, LocalHandler>();
   private readonly listeners: RequestListener[] = [];
   private upgradeHandler: UpgradeHandler | undefined;
@@ -221,7 +238,8 @@ export class DitoServer {
     this.server.closeIdleConnections();
     // Requests already in flight finish, but their keep-alive connections must not outlive them:
     // an answer still to be sent says `Connection: close`, one under way closes once it is done.
-    for (const res of this.openResponses) {
+    for (let open = this.openResponses; open !== undefined; open = open.next) {
+      const res = open.res;
       if (!res.headersSent) res.shouldKeepAlive = false;
       else {
         const socket = res.socket;
@@ -253,7 +271,7 @@ export class DitoServer {
     const runtime = this.current;
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
-    this.openResponses.add(res);
+    const open = this.trackResponse(res);
     // One listener for everything a response's end concerns, with no closure per request:
     // tracking, the access log and metrics, the proxy's upstream call (see responseClosed).
     res.on('close', this.onResponseClose);
@@ -322,7 +340,7 @@ export class DitoServer {
     );
     exchange.location = location;
     exchange.runtime = runtime;
-    (res as TrackedResponse)[kExchange] = exchange;
+    open.exchange = exchange;
     runtime.inFlight++;
     if (location === undefined) {
       exchange.errorCode = 'DITO_ERR_NOT_FOUND';
@@ -371,9 +389,28 @@ export class DitoServer {
       server.responseClosed(this);
     })(this);
 
+  private trackResponse(res: ServerResponse): OpenResponse {
+    const open = new OpenResponse(res);
+    const head = this.openResponses;
+    open.next = head;
+    if (head !== undefined) head.prev = open;
+    this.openResponses = open;
+    (res as TrackedResponse)[kOpen] = open;
+    return open;
+  }
+
   private responseClosed(res: TrackedResponse): void {
-    this.openResponses.delete(res);
-    const exchange = res[kExchange];
+    const open = res[kOpen];
+    if (open === undefined) return;
+    res[kOpen] = undefined;
+    // Unlinked and its own links cleared: a closed entry points at no other request's objects.
+    const { prev, next } = open;
+    if (prev === undefined) this.openResponses = next;
+    else prev.next = next;
+    if (next !== undefined) next.prev = prev;
+    open.prev = undefined;
+    open.next = undefined;
+    const exchange = open.exchange;
     if (exchange === undefined) return;
     this.requestDone(exchange, exchange.location, exchange.runtime!);
     exchange.closeWatcher?.responseClosed();
