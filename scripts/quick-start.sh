@@ -26,4 +26,4 @@ cat <<MSG
   Edit $CONFIG and save: hot reload applies it. Ctrl-C stops Dito and the backend.
 
 MSG
-node dist/src/cli/dito.js -f "$CONFIG"
+node --no-memory-reducer dist/src/cli/dito.js -f "$CONFIG"

@@ -77,7 +77,10 @@ describe('Dockerfile', () => {
     assert.match(text, /COPY --from=production-dependencies \S+ \/src\/node_modules/);
     assert.doesNotMatch(text, /COPY --from=build \S* ?\/src\/node_modules/);
     assert.ok(runtime.includes('USER 1001:0'));
-    assert.match(text, /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/dito"\]$/m);
+    assert.match(
+      text,
+      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "\/app\/bin\/dito"\]$/m,
+    );
     assert.match(text, /^HEALTHCHECK .*CMD \["node", "-e", .*fetch\(process\.env\.DITO_HEALTHCHECK_URL\)/m);
     assert.match(text, /DITO_HEALTHCHECK_URL=http:\/\/127\.0\.0\.1:8081\/healthz/);
     // The config the image starts with enables the endpoint the HEALTHCHECK calls.
