@@ -96,6 +96,9 @@ describe('rate-limiter-redis on one redis-server', () => {
     // Back, empty (no persistence): the bucket starts full and limiting works again.
     await redis.restart();
     await waitFor(() => first.logs.some((l) => l.msg === 'redis reconnected'), 10_000);
+    // The second instance reconnects on its own backoff: wait for it too, or its new connection
+    // shows up in the next test's client list as one "reopened" by the reload.
+    await waitFor(() => second.logs.some((l) => l.msg === 'redis reconnected'), 10_000);
     // Logs come in order: by now every line of the outage is in.
     const failOpenLogs = first.logs.filter((l) => String(l.msg).includes('fail open'));
     assert.equal(failOpenLogs.length, 1, 'logged once per outage');
