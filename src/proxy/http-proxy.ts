@@ -80,9 +80,9 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   private dispatchedAt = performance.now();
   // `request_timeout`: this handler is its own entry in the runtime's deadline queue.
   deadlineAt = 0;
-  deadlinePrev: DeadlineEntry | undefined = undefined;
-  deadlineNext: DeadlineEntry | undefined = undefined;
-  deadlineQueued = false;
+  listPrev: DeadlineEntry | undefined = undefined;
+  listNext: DeadlineEntry | undefined = undefined;
+  listed = false;
   /** The current attempt's connection pool (a pool location's retry may move to another target). */
   private dispatcher: Dispatcher;
   /** Pool locations: a retry decided on an answer whose body is being discarded, or waiting. */

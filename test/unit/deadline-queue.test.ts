@@ -8,9 +8,9 @@ import { type DeadlineEntry, DeadlineQueue } from '../../src/proxy/deadline-queu
 
 class Entry implements DeadlineEntry {
   deadlineAt = 0;
-  deadlinePrev: DeadlineEntry | undefined = undefined;
-  deadlineNext: DeadlineEntry | undefined = undefined;
-  deadlineQueued = false;
+  listPrev: DeadlineEntry | undefined = undefined;
+  listNext: DeadlineEntry | undefined = undefined;
+  listed = false;
   expiredAt: number | undefined;
 
   constructor(
@@ -45,7 +45,7 @@ describe('deadline queue', () => {
     assert.ok(a.expiredAt! - startA >= 59, `a expired after ${a.expiredAt! - startA} ms`);
     assert.equal(b.expiredAt, undefined);
     assert.equal(queue.size, 0);
-    assert.equal(a.deadlineQueued, false);
+    assert.equal(a.listed, false);
   });
 
   test('an expiry that queues a new entry: that one expires in turn', async () => {
@@ -80,7 +80,7 @@ describe('deadline queue', () => {
         const model: Entry[] = [];
         for (const [add, index] of ops) {
           const entry = entries[index]!;
-          if (add && !entry.deadlineQueued) {
+          if (add && !entry.listed) {
             queue.add(entry, 0);
             model.push(entry);
           } else if (!add) {
