@@ -45,7 +45,6 @@ export interface CompiledLocation {
   /** 0 = unlimited. */
   readonly maxRequestBodySize: number;
   readonly bufferResponse: boolean;
-  readonly requestTimeoutMs: number;
   /** `request_timeout` > 0: the runtime's queue of request deadlines (one for every location). */
   readonly requestDeadlines: DeadlineQueue | undefined;
   /** 0 = none. */

@@ -227,7 +227,6 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         maxResponseBodySize: location.maxResponseBodySize,
         maxRequestBodySize: location.maxRequestBodySize,
         bufferResponse: !location.disableResponseBuffering,
-        requestTimeoutMs: config.requestTimeoutMs,
         requestDeadlines,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
         upstreamHeadersTimeoutMs:
