@@ -41,7 +41,7 @@ test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
 	bash scripts/run-tests.sh $(abspath $(NODE_LTS))
 
 run: build ## run Dito with bin/config.yaml (made by quick-start/setup), else ./config.yaml
-	@if [ -f bin/config.yaml ]; then $(NODE) --no-memory-reducer dist/src/cli/dito.js -f bin/config.yaml; else $(NODE) --no-memory-reducer dist/src/cli/dito.js -f config.yaml; fi
+	@if [ -f bin/config.yaml ]; then MALLOC_TRIM_THRESHOLD_=16777216 $(NODE) --no-memory-reducer dist/src/cli/dito.js -f bin/config.yaml; else MALLOC_TRIM_THRESHOLD_=16777216 $(NODE) --no-memory-reducer dist/src/cli/dito.js -f config.yaml; fi
 
 bin/config.yaml:
 	cp configs/quick-start.yaml bin/config.yaml

@@ -90,6 +90,23 @@ describe('Dockerfile', () => {
     assert.doesNotMatch(dockerfile, /private|\.key\b/i);
   });
 
+  test('every launcher starts Node with the same memory tuning (docs/operations.md#memory)', () => {
+    const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
+    const shebang = read('bin/dito').split('\n')[0];
+    assert.equal(shebang, '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=16777216 node --no-memory-reducer');
+    assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=16777216 \\$/m);
+    for (const file of ['Makefile', 'scripts/quick-start.sh']) {
+      for (const line of read(file)
+        .split('\n')
+        .filter((l) => l.includes('dist/src/cli/dito.js -f')))
+        assert.match(
+          line,
+          /MALLOC_TRIM_THRESHOLD_=16777216 \S+ --no-memory-reducer dist\/src\/cli\/dito\.js/,
+          file,
+        );
+    }
+  });
+
   test('hadolint-style rules: pinned apt packages without recommends, lists removed, no ADD, no latest', () => {
     for (const instructions of byStage.values()) {
       for (const line of instructions.filter((l) => l.includes('apt-get install'))) {
