@@ -41,7 +41,8 @@ test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
 	bash scripts/run-tests.sh $(abspath $(NODE_LTS))
 
 run: build ## run Dito with bin/config.yaml (made by quick-start/setup), else ./config.yaml
-	@if [ -f bin/config.yaml ]; then MALLOC_TRIM_THRESHOLD_=16777216 $(NODE) --no-memory-reducer dist/src/cli/dito.js -f bin/config.yaml; else MALLOC_TRIM_THRESHOLD_=16777216 $(NODE) --no-memory-reducer dist/src/cli/dito.js -f config.yaml; fi
+	@config=config.yaml; [ -f bin/config.yaml ] && config=bin/config.yaml; \
+	  MALLOC_TRIM_THRESHOLD_=16777216 $(NODE) --no-memory-reducer dist/src/cli/dito.js -f $$config
 
 bin/config.yaml:
 	cp configs/quick-start.yaml bin/config.yaml

@@ -96,9 +96,11 @@ describe('Dockerfile', () => {
     assert.equal(shebang, '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=16777216 node --no-memory-reducer');
     assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=16777216 \\$/m);
     for (const file of ['Makefile', 'scripts/quick-start.sh']) {
-      for (const line of read(file)
+      const starts = read(file)
         .split('\n')
-        .filter((l) => l.includes('dist/src/cli/dito.js -f')))
+        .filter((l) => l.includes('dist/src/cli/dito.js -f'));
+      assert.ok(starts.length > 0, `${file} starts Dito`);
+      for (const line of starts)
         assert.match(
           line,
           /MALLOC_TRIM_THRESHOLD_=16777216 \S+ --no-memory-reducer dist\/src\/cli\/dito\.js/,
