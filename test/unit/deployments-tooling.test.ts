@@ -79,7 +79,7 @@ describe('Dockerfile', () => {
     assert.ok(runtime.includes('USER 1001:0'));
     assert.match(
       text,
-      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "\/app\/bin\/dito"\]$/m,
+      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "\/app\/bin\/dito"\]$/m,
     );
     assert.match(text, /^HEALTHCHECK .*CMD \["node", "-e", .*fetch\(process\.env\.DITO_HEALTHCHECK_URL\)/m);
     assert.match(text, /DITO_HEALTHCHECK_URL=http:\/\/127\.0\.0\.1:8081\/healthz/);
@@ -93,7 +93,10 @@ describe('Dockerfile', () => {
   test('every launcher starts Node with the same memory tuning (docs/operations.md#memory)', () => {
     const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
     const shebang = read('bin/dito').split('\n')[0];
-    assert.equal(shebang, '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=16777216 node --no-memory-reducer');
+    assert.equal(
+      shebang,
+      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=16777216 node --no-memory-reducer --max-semi-space-size=4',
+    );
     assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=16777216 \\$/m);
     for (const file of ['Makefile', 'scripts/quick-start.sh']) {
       const starts = read(file)
@@ -103,7 +106,7 @@ describe('Dockerfile', () => {
       for (const line of starts)
         assert.match(
           line,
-          /MALLOC_TRIM_THRESHOLD_=16777216 \S+ --no-memory-reducer dist\/src\/cli\/dito\.js/,
+          /MALLOC_TRIM_THRESHOLD_=16777216 \S+ --no-memory-reducer --max-semi-space-size=4 dist\/src\/cli\/dito\.js/,
           file,
         );
     }
