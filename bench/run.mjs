@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { planCases, scenarios } from './lib/cases.mjs';
+import { planCases, repeatsOf, scenarios } from './lib/cases.mjs';
 import { renderChart } from './lib/chart.mjs';
 import { processTreeCpuSeconds, startContentionProbe, waitForQuiet } from './lib/contention.mjs';
 import { generatorFor } from './lib/generators.mjs';
@@ -117,7 +117,7 @@ async function runScenario({ scenario, cases }, ctx, progress) {
     console.log(`  warm-up ${entry.id} (${settings.warmupSeconds} s)`);
     await run(entry, settings.warmupSeconds).catch((error) => (entry.error = error.message));
   }
-  for (let repeat = 0; repeat < settings.repeats; repeat++) {
+  for (let repeat = 0; repeat < repeatsOf(scenario, settings); repeat++) {
     const order = active();
     // Rotate the starting proxy each round so no proxy always runs first (or last).
     const rotated = order.slice(repeat % order.length).concat(order.slice(0, repeat % order.length));
@@ -196,10 +196,10 @@ async function main() {
     console.error('bench: taskset unavailable or BENCH_PIN=0: processes are not pinned to CPUs.');
 
   const caseCount = plan.reduce((n, g) => n + g.cases.length, 0);
-  const estimate =
-    caseCount * (settings.warmupSeconds + settings.repeats * (settings.durationSeconds + 0.6) + 1);
+  const runCount = plan.reduce((n, g) => n + g.cases.length * repeatsOf(g.scenario, settings), 0);
+  const estimate = caseCount * (settings.warmupSeconds + 1) + runCount * (settings.durationSeconds + 0.6);
   console.log(
-    `bench: ${caseCount} cases × ${settings.repeats} runs of ${settings.durationSeconds} s, about ${Math.ceil(estimate / 60)} min`,
+    `bench: ${caseCount} cases, ${runCount} runs of ${settings.durationSeconds} s, about ${Math.ceil(estimate / 60)} min`,
   );
 
   const startedAt = new Date().toISOString();
@@ -221,7 +221,7 @@ async function main() {
       logDir,
       quietBudget,
     };
-    const progress = { done: 0, total: caseCount * settings.repeats };
+    const progress = { done: 0, total: runCount };
     for (const group of plan) {
       const size = group.scenario.messageBytes ? `, ${group.scenario.messageBytes}-byte messages` : '';
       console.log(`${group.scenario.title}, ${group.scenario.connections} connections${size}:`);

@@ -4,12 +4,14 @@
 
 /**
  * The traffic. `generator` names a load generator in lib/generators.mjs (default 'wrk'); `unit` is
- * what its `rps` counts (default 'req/s'); `location` is added to Dito's one location.
+ * what its `rps` counts (default 'req/s'); `location` is added to Dito's one location; `minRepeats`
+ * raises BENCH_REPEATS for a scenario whose runs spread widely.
  */
 export const scenarios = [
   { id: 'get-1k', title: 'GET 1 KiB', method: 'GET', path: '/bytes/1024', connections: 64 },
   { id: 'get-100k', title: 'GET 100 KiB', method: 'GET', path: '/bytes/102400', connections: 16 },
-  { id: 'get-1m', title: 'GET 1 MiB', method: 'GET', path: '/bytes/1048576', connections: 8 },
+  // Large bodies spread ±10-30 % between runs on shared machines: five runs for a steadier median.
+  { id: 'get-1m', title: 'GET 1 MiB', method: 'GET', path: '/bytes/1048576', connections: 8, minRepeats: 5 },
   {
     id: 'post-64k',
     title: 'POST 64 KiB',
@@ -31,6 +33,11 @@ export const scenarios = [
   },
   // Later, e.g. an HTTPS upstream: { ..., upstream: 'https' } once servers/upstream.mjs serves TLS.
 ];
+
+/** Runs per case of `scenario`: BENCH_REPEATS when given, else the default raised to `minRepeats`. */
+export function repeatsOf(scenario, settings) {
+  return settings.repeatsGiven ? settings.repeats : Math.max(settings.repeats, scenario.minRepeats ?? 1);
+}
 
 /** Dito is started from its base config (lib/proxies.mjs) deep-merged with `config`, and its one location
  * with `location`. `during(ctx)` runs beside each measured run and returns a stop function. */

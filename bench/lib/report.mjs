@@ -1,5 +1,7 @@
 // Turns the raw runs into the summary (medians, spread, peak RSS, Dito's ratios) and renders it as
 // Markdown. The JSON file is the summary itself, raw runs included.
+import { repeatsOf } from './cases.mjs';
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -49,6 +51,7 @@ export function summarise({ results, machine, settings, startedAt, finishedAt })
       title: scenario.title,
       connections: scenario.connections,
       messageBytes: scenario.messageBytes ?? null,
+      repeats: repeatsOf(scenario, settings),
       // What `rps` counts: requests, or messages for the WebSocket echo.
       unit: scenario.unit ?? 'req/s',
       cases: summarised,
@@ -85,6 +88,14 @@ export function scenarioHeading(sc) {
   return `${sc.title}, ${sc.connections} connections${sc.messageBytes ? `, ${sc.messageBytes}-byte messages` : ''}`;
 }
 
+/** ' (5 for GET 1 MiB)' when a scenario ran more often than BENCH_REPEATS says, else ''. */
+function moreRepeats(summary) {
+  const more = summary.scenarios.filter(
+    (sc) => sc.repeats != null && sc.repeats !== summary.settings.repeats,
+  );
+  return more.length === 0 ? '' : ` (${more.map((sc) => `${sc.repeats} for ${sc.title}`).join(', ')})`;
+}
+
 function caseRow(c) {
   if (!c.median)
     return `| ${c.proxy} | failed: ${String(c.error).split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | | |`;
@@ -104,7 +115,7 @@ export function renderMarkdown(summary, chartFile) {
     `- Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, load average at start ${m.loadAverageAtStart.join(' ')}`,
     `- Software: Node ${m.node}, ${m.nginx ?? 'nginx not installed'}, wrk ${m.wrk}, http-proxy ${m.peers['http-proxy']}, fastify ${m.peers.fastify}, @fastify/http-proxy ${m.peers['@fastify/http-proxy']}, undici ${m.peers.undici}`,
     `- Dito: commit ${m.dito.commit ?? '?'}${m.dito.dirty ? ' (with uncommitted changes)' : ''}, \`${m.dito.bin}\``,
-    `- Method: ${s.durationSeconds} s per run, ${s.repeats} runs per case interleaved round-robin over the proxies, medians shown; ${s.warmupSeconds} s warm-up per case. ` +
+    `- Method: ${s.durationSeconds} s per run, ${s.repeats} runs per case${moreRepeats(summary)} interleaved round-robin over the proxies, medians shown; ${s.warmupSeconds} s warm-up per case. ` +
       (s.pinned
         ? `Proxy on CPU ${s.proxyCpus}; wrk (${s.wrkThreads} thread${s.wrkThreads > 1 ? 's' : ''}) and the upstream (${s.upstreamWorkers} process${s.upstreamWorkers > 1 ? 'es' : ''}) on CPU ${s.loadCpus}.`
         : 'Not pinned (taskset unavailable or BENCH_PIN=0).') +

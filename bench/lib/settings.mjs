@@ -54,8 +54,9 @@ export function loadSettings(env = process.env) {
   const pin = env.BENCH_PIN !== '0' && hasCommand('taskset');
   return {
     durationSeconds: parseSeconds(env.BENCH_DURATION ?? '10s', 'BENCH_DURATION'),
-    warmupSeconds: parseSeconds(env.BENCH_WARMUP ?? '3s', 'BENCH_WARMUP'),
+    warmupSeconds: parseSeconds(env.BENCH_WARMUP ?? '10s', 'BENCH_WARMUP'),
     repeats: positiveInt(env.BENCH_REPEATS ?? '3', 'BENCH_REPEATS'),
+    repeatsGiven: env.BENCH_REPEATS != null,
     caseFilter: (env.BENCH_CASES ?? '').trim(),
     proxyCpus,
     loadCpus,
