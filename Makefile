@@ -42,7 +42,7 @@ test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
 
 run: build ## run Dito with bin/config.yaml (made by quick-start/setup), else ./config.yaml
 	@config=config.yaml; [ -f bin/config.yaml ] && config=bin/config.yaml; \
-	  MALLOC_TRIM_THRESHOLD_=16777216 $(NODE) --no-memory-reducer --max-semi-space-size=4 dist/src/cli/dito.js -f $$config
+	  MALLOC_TRIM_THRESHOLD_=33554432 $(NODE) --no-memory-reducer --max-semi-space-size=4 dist/src/cli/dito.js -f $$config
 
 bin/config.yaml:
 	cp configs/quick-start.yaml bin/config.yaml

@@ -95,9 +95,9 @@ describe('Dockerfile', () => {
     const shebang = read('bin/dito').split('\n')[0];
     assert.equal(
       shebang,
-      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=16777216 node --no-memory-reducer --max-semi-space-size=4',
+      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 node --no-memory-reducer --max-semi-space-size=4',
     );
-    assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=16777216 \\$/m);
+    assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=33554432 \\$/m);
     for (const file of ['Makefile', 'scripts/quick-start.sh']) {
       const starts = read(file)
         .split('\n')
@@ -106,7 +106,7 @@ describe('Dockerfile', () => {
       for (const line of starts)
         assert.match(
           line,
-          /MALLOC_TRIM_THRESHOLD_=16777216 \S+ --no-memory-reducer --max-semi-space-size=4 dist\/src\/cli\/dito\.js/,
+          /MALLOC_TRIM_THRESHOLD_=33554432 \S+ --no-memory-reducer --max-semi-space-size=4 dist\/src\/cli\/dito\.js/,
           file,
         );
     }
