@@ -40,9 +40,8 @@ test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
 	$(NODE_LTS) --version
 	bash scripts/run-tests.sh $(abspath $(NODE_LTS))
 
-run: build ## run Dito with bin/config.yaml (made by quick-start/setup), else ./config.yaml
-	@config=config.yaml; [ -f bin/config.yaml ] && config=bin/config.yaml; \
-	  MALLOC_TRIM_THRESHOLD_=33554432 $(NODE) --no-memory-reducer --max-semi-space-size=4 dist/src/cli/dito.js -f $$config
+run: build ## run Dito (bin/dito, with its Node flags) on bin/config.yaml (made by quick-start/setup), else ./config.yaml
+	@config=config.yaml; [ -f bin/config.yaml ] && config=bin/config.yaml; bin/dito -f $$config
 
 bin/config.yaml:
 	cp configs/quick-start.yaml bin/config.yaml

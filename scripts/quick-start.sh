@@ -26,4 +26,5 @@ cat <<MSG
   Edit $CONFIG and save: hot reload applies it. Ctrl-C stops Dito and the backend.
 
 MSG
-MALLOC_TRIM_THRESHOLD_=33554432 node --no-memory-reducer --max-semi-space-size=4 dist/src/cli/dito.js -f "$CONFIG"
+# bin/dito carries the Node flags and malloc setting every launcher uses (docs/operations.md#memory).
+bin/dito -f "$CONFIG"
