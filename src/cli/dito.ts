@@ -1,6 +1,8 @@
 // `dito [-f config.yaml] [--check] [--enable-profiler]`: validates the config, then serves until
 // SIGTERM/SIGINT (graceful drain) and reloads on SIGHUP. Bad input: one line on stderr, exit 1.
 // With `workers` > 1 this process becomes the cluster primary and its forks the workers.
+// First import: V8 settings that must be in place before any other module runs.
+import './v8-tuning.js';
 import { runPrimary } from '../cluster/primary.js';
 import { isClusterWorker, runWorker } from '../cluster/worker.js';
 import { loadConfigFile } from '../config/load.js';
