@@ -151,3 +151,33 @@ test('response headers: hop-by-hop and Connection-named dropped, request id set'
   const buffered = toMap(buildResponseHeaders(raw, 'ours', true).headers);
   assert.equal(buffered.get('content-length'), undefined);
 });
+
+test('a Connection header naming only hop-by-hop headers removes nothing else, either way', () => {
+  const response = buildResponseHeaders(
+    [
+      'Connection',
+      ' Keep-Alive ,, close',
+      'Keep-Alive',
+      'timeout=5',
+      'Content-Type',
+      'text/plain',
+      'Date',
+      'x',
+    ].map((s) => Buffer.from(s, 'latin1')),
+    'ours',
+    false,
+  );
+  assert.deepEqual(response.headers, ['Content-Type', 'text/plain', 'Date', 'x', 'x-request-id', 'ours']);
+
+  const plan = compileRequestHeaderPlan({ host: 'backend', additional: [], excluded: [] });
+  const request = toMap(
+    buildUpstreamHeaders(
+      ['Connection', 'keep-alive, Upgrade', 'Upgrade', 'websocket', 'Accept', '*/*'],
+      plan,
+      facts,
+    ),
+  );
+  assert.deepEqual(request.get('accept'), ['*/*']);
+  assert.equal(request.get('upgrade'), undefined);
+  assert.equal(request.get('connection'), undefined);
+});
