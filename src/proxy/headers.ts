@@ -157,7 +157,9 @@ export function buildUpstreamHeaders(
       continue;
     }
     // Connection-named headers go first, so a named X-Forwarded-For is not even appended to.
-    if (named?.has(lower) && !(plan.upgrade && lower === 'upgrade')) continue;
+    // (`named` holds no hop-by-hop names: `Connection: Upgrade` leaves Upgrade to the plan, which
+    // keeps it for WebSocket handshakes and drops it otherwise.)
+    if (named?.has(lower)) continue;
     // `X_Forwarded_For` and `X.Real.IP` survive as distinct names here, but CGI/WSGI/PHP backends
     // fold them onto the real headers (Traefik CVE-2026-88011): never forward such aliases.
     if (plan.dropAliased && ALIASED_NAME.test(name)) continue;
