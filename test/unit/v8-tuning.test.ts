@@ -29,9 +29,10 @@ describe('V8 tuning', () => {
     assert.equal(imports[0], "import './v8-tuning.js';");
   });
 
-  test('turns allocation-site pretenuring off with a flag this Node knows', () => {
+  test('turns pretenuring and concurrent array buffer sweeping off, with flags this Node knows', () => {
     const source = readFileSync(join(REPO_ROOT, 'src', 'cli', 'v8-tuning.ts'), 'utf8');
     assert.match(source, /setFlagsFromString\('--no-allocation-site-pretenuring'\)/);
+    assert.match(source, /setFlagsFromString\('--no-concurrent-array-buffer-sweeping'\)/);
     assert.doesNotMatch(outputOfLoading(TUNING_MODULE), /unrecognized flag|unknown flag/i);
   });
 
