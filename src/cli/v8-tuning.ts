@@ -1,6 +1,7 @@
 // V8 settings that can still be changed once the isolate runs, applied before any other module of
-// the CLI is evaluated (the entry imports this first; cluster workers run the same entry). Settings that must be given at start
-// (young generation size, memory reducer) are on the launcher's command line instead (bin/dito).
+// the CLI is evaluated (the entry imports this first; cluster workers run the same entry). Settings
+// that must be given at start (young generation size, memory reducer) are on the launcher's command
+// line instead (bin/dito).
 import { setFlagsFromString } from 'node:v8';
 
 /*
