@@ -1,7 +1,8 @@
-// One proxied WebSocket after the upstream's 101: bytes piped both ways (backpressure from
-// `pipe`, chunks passed through as they are, never copied per frame), frame headers watched on
-// the side for counts, close codes and safe points to inject a close frame, and the teardown
-// rules: either side ending ends the other, idle and shutdown close both with 1001.
+// One proxied WebSocket after the upstream's 101: bytes relayed both ways (one 'data' listener per
+// direction writes each chunk as it came, never copied per frame, and pauses the source while the
+// other side's buffer is full), frame headers watched for counts, close codes and safe points to
+// inject a close frame, and the teardown rules: either side ending ends the other, idle and
+// shutdown close both with 1001.
 import type { Socket } from 'node:net';
 import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 import { closeFrame, FrameObserver } from './frames.js';
@@ -39,6 +40,10 @@ export class WebSocketRelay {
   private upstreamOpen = true;
   private clientGone = false;
   private upstreamGone = false;
+  /** Client bytes still go to the upstream: false once Dito ends the upstream or it closed. */
+  private forwardInbound = true;
+  /** Upstream bytes still go to the client. */
+  private forwardOutbound = true;
   private end: WebSocketEnd | undefined;
   private linger: NodeJS.Timeout | undefined;
 
@@ -59,16 +64,16 @@ export class WebSocketRelay {
     const { client, upstream } = this;
     client.setNoDelay(true);
     client.write(responseHead, 'latin1');
+    // Counted, watched and written like any later chunk.
     if (upstreamHead.length > 0) this.onUpstreamData(upstreamHead);
-    if (upstreamHead.length > 0) client.write(upstreamHead);
     if (clientHead.length > 0) this.onClientData(clientHead);
-    if (clientHead.length > 0) upstream.write(clientHead);
 
+    // Not `pipe`: a second 'data' listener per chunk costs an emit with a copied listener list
+    // and pipe's own bookkeeping; ending a side is ours anyway (it may first need a close frame).
     client.on('data', this.onClientData);
     upstream.on('data', this.onUpstreamData);
-    // `end: false`: a side that ends may first need a close frame from Dito (see sideGone).
-    client.pipe(upstream, { end: false });
-    upstream.pipe(client, { end: false });
+    upstream.on('drain', () => client.resume());
+    client.on('drain', () => upstream.resume());
     client.on('end', () => this.sideGone('client'));
     upstream.on('end', () => this.sideGone('upstream'));
     // An error is followed by 'close'; the listener only keeps it from crashing the process.
@@ -100,6 +105,8 @@ export class WebSocketRelay {
       if (this.inbound.messages !== before)
         metrics.websocketMessage('inbound', this.inbound.messages - before);
     }
+    // Backpressure: read no more from the client until the upstream's buffer drains.
+    if (this.forwardInbound && !this.upstream.write(chunk)) this.client.pause();
   };
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
@@ -116,6 +123,7 @@ export class WebSocketRelay {
         metrics.websocketMessage('outbound', this.outbound.messages - before);
       }
     }
+    if (this.forwardOutbound && !this.client.write(chunk)) this.upstream.pause();
   };
 
   /**
@@ -126,8 +134,8 @@ export class WebSocketRelay {
   goAway(end: WebSocketEnd, reason: string): void {
     if (this.end !== undefined) return;
     this.end = end;
-    this.client.unpipe(this.upstream);
-    this.upstream.unpipe(this.client);
+    this.forwardInbound = false;
+    this.forwardOutbound = false;
     // Keep reading (and dropping) what the peers still send, so their FIN arrives and closes.
     this.client.resume();
     this.upstream.resume();
@@ -141,14 +149,14 @@ export class WebSocketRelay {
     if (side === 'client') {
       if (this.clientGone) return;
       this.clientGone = true;
-      this.client.unpipe(this.upstream);
+      this.forwardInbound = false;
       if (this.end === undefined) this.end = this.inbound.closeSeen ? 'closed' : 'client_gone';
       // No close frame from the client: tell the upstream the client went away.
       this.endWith(this.upstream, this.inbound, CLOSE_GOING_AWAY, 'client gone', true);
     } else {
       if (this.upstreamGone) return;
       this.upstreamGone = true;
-      this.upstream.unpipe(this.client);
+      this.forwardOutbound = false;
       if (this.end === undefined) this.end = this.outbound.closeSeen ? 'closed' : 'upstream_gone';
       this.endWith(this.client, this.outbound, CLOSE_BAD_GATEWAY, 'upstream gone', false);
     }
@@ -172,12 +180,18 @@ export class WebSocketRelay {
   }
 
   private sideClosed(side: Side): void {
+    // Nothing more can be written to a closed side: drop what the other side still sends, and
+    // read it (a source paused for backpressure would otherwise never see its peer's FIN).
     if (side === 'client') {
       if (!this.clientOpen) return;
       this.clientOpen = false;
+      this.forwardOutbound = false;
+      this.upstream.resume();
     } else {
       if (!this.upstreamOpen) return;
       this.upstreamOpen = false;
+      this.forwardInbound = false;
+      this.client.resume();
     }
     this.sideGone(side);
     if (!this.clientOpen && !this.upstreamOpen) this.finish();

@@ -1,0 +1,132 @@
+// WebSocket backpressure through `bin/dito`: when one side stops reading, Dito stops reading from
+// the other (the sender's own buffer fills instead of Dito's memory), and once the reader resumes
+// every message arrives, in order. Checked in both directions with 256 messages of 1 MiB.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebSocket } from 'ws';
+import { baseConfig, type DitoProcess, startDito } from '../helpers/dito.js';
+import { waitFor } from '../helpers/net.js';
+import { closed, openClient, startWsUpstream, type WsUpstream } from '../helpers/ws-upstream.js';
+
+const MiB = 1024 * 1024;
+const MESSAGES = 256;
+/**
+ * What may leave the sender while the reader is paused: the kernel buffers of both hops and one
+ * chunk in Dito. Loopback receive buffers can grow to tens of MiB (tcp_rmem), so the bound is
+ * generous; without backpressure Dito would take all 256 MiB and the sender would keep none.
+ */
+const MAY_LEAVE_SENDER = 128 * MiB;
+/** How much Dito's resident memory may grow while it holds the stalled connection. */
+const MAY_GROW_DITO = 48 * MiB;
+
+function message(seq: number): Buffer {
+  const data = Buffer.alloc(MiB, seq & 0xff);
+  data.writeUInt32BE(seq, 0);
+  return data;
+}
+
+/** Resolves once `buffered()` has stopped changing for a few samples (the pipeline is full). */
+async function settled(buffered: () => number): Promise<number> {
+  let last = -1;
+  let steady = 0;
+  await waitFor(
+    () => {
+      const now = buffered();
+      steady = now === last && now > 0 ? steady + 1 : 0;
+      last = now;
+      return steady >= 6;
+    },
+    20_000,
+    50,
+  );
+  return last;
+}
+
+/** Collects messages on `socket` until `MESSAGES` arrived; checks each one's sequence number. */
+function receiveAll(socket: WebSocket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    socket.on('message', (data: Buffer) => {
+      if (data.length !== MiB || data.readUInt32BE(0) !== next) {
+        reject(new Error(`message ${next}: got ${data.length} bytes, sequence ${data.readUInt32BE(0)}`));
+        return;
+      }
+      next++;
+      if (next === MESSAGES) resolve(next);
+    });
+  });
+}
+
+describe('WebSocket backpressure', () => {
+  let upstream: WsUpstream;
+  let dito: DitoProcess;
+  /** The upstream side of the connection the current test opened. */
+  let upstreamSide: Promise<WebSocket>;
+  let gotUpstreamSide: (socket: WebSocket) => void;
+
+  before(async () => {
+    upstream = await startWsUpstream({
+      maxPayload: 2 * MiB,
+      onConnection: (socket) => gotUpstreamSide(socket),
+    });
+    dito = await startDito(baseConfig([{ path: '^/ws', target_url: upstream.url, enable_websocket: true }]));
+  });
+
+  after(async () => {
+    await dito?.stop();
+    await upstream?.close();
+  });
+
+  /** Without backpressure Dito would queue what it read for the stalled reader in its memory. */
+  const assertDitoHeldLittle = (before: number): void => {
+    const grown = dito.memory().current - before;
+    assert.ok(
+      grown < MAY_GROW_DITO,
+      `Dito grew by ${(grown / MiB).toFixed(1)} MiB holding a stalled connection`,
+    );
+  };
+
+  const connect = async (): Promise<{ client: WebSocket; server: WebSocket }> => {
+    upstreamSide = new Promise((resolve) => (gotUpstreamSide = resolve));
+    const client = await openClient(`ws://127.0.0.1:${dito.port}/ws`, undefined, { maxPayload: 2 * MiB });
+    return { client, server: await upstreamSide };
+  };
+
+  test('a client that stops reading holds the upstream back; nothing is lost', async () => {
+    const { client, server } = await connect();
+    client.pause();
+    const before = dito.memory().current;
+    for (let seq = 0; seq < MESSAGES; seq++) server.send(message(seq));
+    const held = await settled(() => server.bufferedAmount);
+    assertDitoHeldLittle(before);
+    assert.ok(
+      held >= MESSAGES * MiB - MAY_LEAVE_SENDER,
+      `the upstream kept only ${(held / MiB).toFixed(1)} MiB: Dito read on while the client did not`,
+    );
+    const received = receiveAll(client);
+    client.resume();
+    assert.equal(await received, MESSAGES);
+    const clientClosed = closed(client);
+    server.close(1000, 'done');
+    assert.equal((await clientClosed).code, 1000);
+  });
+
+  test('an upstream that stops reading holds the client back; nothing is lost', async () => {
+    const { client, server } = await connect();
+    server.pause();
+    const before = dito.memory().current;
+    for (let seq = 0; seq < MESSAGES; seq++) client.send(message(seq));
+    const held = await settled(() => client.bufferedAmount);
+    assertDitoHeldLittle(before);
+    assert.ok(
+      held >= MESSAGES * MiB - MAY_LEAVE_SENDER,
+      `the client kept only ${(held / MiB).toFixed(1)} MiB: Dito read on while the upstream did not`,
+    );
+    const received = receiveAll(server);
+    server.resume();
+    assert.equal(await received, MESSAGES);
+    const serverClosed = closed(server);
+    client.close(1000, 'done');
+    assert.equal((await serverClosed).code, 1000);
+  });
+});
