@@ -79,7 +79,7 @@ describe('Dockerfile', () => {
     assert.ok(runtime.includes('USER 1001:0'));
     assert.match(
       text,
-      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "\/app\/bin\/dito"\]$/m,
+      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "--initial-old-space-size=80", "\/app\/bin\/dito"\]$/m,
     );
     assert.match(text, /^HEALTHCHECK .*CMD \["node", "-e", .*fetch\(process\.env\.DITO_HEALTHCHECK_URL\)/m);
     assert.match(text, /DITO_HEALTHCHECK_URL=http:\/\/127\.0\.0\.1:8081\/healthz/);
@@ -95,7 +95,7 @@ describe('Dockerfile', () => {
     const shebang = read('bin/dito').split('\n')[0];
     assert.equal(
       shebang,
-      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 node --no-memory-reducer --max-semi-space-size=4',
+      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 node --no-memory-reducer --max-semi-space-size=4 --initial-old-space-size=80',
     );
     assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=33554432 \\$/m);
     // The other launchers start Dito through bin/dito, so its first line is the one place to set them.
