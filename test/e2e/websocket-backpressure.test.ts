@@ -80,56 +80,46 @@ describe('WebSocket backpressure', () => {
     await upstream?.close();
   });
 
-  /** Without backpressure Dito would queue what it read for the stalled reader in its memory. */
-  const assertDitoHeldLittle = (before: number): void => {
-    const grown = dito.memory().current - before;
-    assert.ok(
-      grown < MAY_GROW_DITO,
-      `Dito grew by ${(grown / MiB).toFixed(1)} MiB holding a stalled connection`,
-    );
-  };
-
   const connect = async (): Promise<{ client: WebSocket; server: WebSocket }> => {
     upstreamSide = new Promise((resolve) => (gotUpstreamSide = resolve));
     const client = await openClient(`ws://127.0.0.1:${dito.port}/ws`, undefined, { maxPayload: 2 * MiB });
     return { client, server: await upstreamSide };
   };
 
-  test('a client that stops reading holds the upstream back; nothing is lost', async () => {
-    const { client, server } = await connect();
-    client.pause();
+  /**
+   * `reader` stops reading and `sender` sends `MESSAGES`: the sender must keep most of them (Dito
+   * stopped reading too) and Dito must not queue them in its memory; once `reader` resumes, every
+   * message arrives in order and the sender's close reaches it.
+   */
+  const stallThenDrain = async (sender: WebSocket, reader: WebSocket, names: string): Promise<void> => {
+    reader.pause();
     const before = dito.memory().current;
-    for (let seq = 0; seq < MESSAGES; seq++) server.send(message(seq));
-    const held = await settled(() => server.bufferedAmount);
-    assertDitoHeldLittle(before);
+    for (let seq = 0; seq < MESSAGES; seq++) sender.send(message(seq));
+    const held = await settled(() => sender.bufferedAmount);
+    const grown = dito.memory().current - before;
+    assert.ok(
+      grown < MAY_GROW_DITO,
+      `Dito grew by ${(grown / MiB).toFixed(1)} MiB holding a stalled ${names}`,
+    );
     assert.ok(
       held >= MESSAGES * MiB - MAY_LEAVE_SENDER,
-      `the upstream kept only ${(held / MiB).toFixed(1)} MiB: Dito read on while the client did not`,
+      `the sender kept only ${(held / MiB).toFixed(1)} MiB: Dito read on while the ${names} reader did not`,
     );
-    const received = receiveAll(client);
-    client.resume();
+    const received = receiveAll(reader);
+    reader.resume();
     assert.equal(await received, MESSAGES);
-    const clientClosed = closed(client);
-    server.close(1000, 'done');
-    assert.equal((await clientClosed).code, 1000);
+    const readerClosed = closed(reader);
+    sender.close(1000, 'done');
+    assert.equal((await readerClosed).code, 1000);
+  };
+
+  test('a client that stops reading holds the upstream back; nothing is lost', async () => {
+    const { client, server } = await connect();
+    await stallThenDrain(server, client, 'client');
   });
 
   test('an upstream that stops reading holds the client back; nothing is lost', async () => {
     const { client, server } = await connect();
-    server.pause();
-    const before = dito.memory().current;
-    for (let seq = 0; seq < MESSAGES; seq++) client.send(message(seq));
-    const held = await settled(() => client.bufferedAmount);
-    assertDitoHeldLittle(before);
-    assert.ok(
-      held >= MESSAGES * MiB - MAY_LEAVE_SENDER,
-      `the client kept only ${(held / MiB).toFixed(1)} MiB: Dito read on while the upstream did not`,
-    );
-    const received = receiveAll(server);
-    server.resume();
-    assert.equal(await received, MESSAGES);
-    const serverClosed = closed(server);
-    client.close(1000, 'done');
-    assert.equal((await serverClosed).code, 1000);
+    await stallThenDrain(client, server, 'upstream');
   });
 });
