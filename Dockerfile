@@ -72,5 +72,6 @@ EXPOSE 8081
 # Liveness as Docker sees it (Kubernetes uses its own probes on /healthz and /readyz instead).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.DITO_HEALTHCHECK_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "--initial-old-space-size=80", "/app/bin/dito"]
+# Node 24 also gets --initial-old-space-size=80: bin/dito restarts itself with it, same pid (src/cli/relaunch.ts).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "/app/bin/dito"]
 CMD ["-f", "/etc/dito/config.yaml"]

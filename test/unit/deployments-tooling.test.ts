@@ -79,7 +79,7 @@ describe('Dockerfile', () => {
     assert.ok(runtime.includes('USER 1001:0'));
     assert.match(
       text,
-      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "--initial-old-space-size=80", "\/app\/bin\/dito"\]$/m,
+      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--no-memory-reducer", "--max-semi-space-size=4", "\/app\/bin\/dito"\]$/m,
     );
     assert.match(text, /^HEALTHCHECK .*CMD \["node", "-e", .*fetch\(process\.env\.DITO_HEALTHCHECK_URL\)/m);
     assert.match(text, /DITO_HEALTHCHECK_URL=http:\/\/127\.0\.0\.1:8081\/healthz/);
