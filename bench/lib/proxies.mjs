@@ -110,6 +110,7 @@ export async function startProxy(proxy, scenario, ctx) {
   running.port = port;
   let command;
   let args;
+  let env = process.env;
   if (proxy.kind === 'dito') {
     const configPath = path.join(ctx.tmpDir, `${scenario.id}--${proxy.id}.yaml`);
     const config = ditoConfig({ port, upstreamUrl, variant: proxy, scenario });
@@ -132,6 +133,12 @@ export async function startProxy(proxy, scenario, ctx) {
     if (!fs.existsSync(settings.ditoBin))
       throw new Error(`${settings.ditoBin} not found: run \`make build\` on a tree with Dito`);
     [command, args] = [settings.ditoBin, ['-f', configPath]];
+    // bin/dito finds `node` on PATH: put the Node running the bench first, so that `make bench-lts`
+    // measures Dito on the same Node as the peers.
+    env = {
+      ...process.env,
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+    };
   } else if (proxy.kind === 'nginx') {
     const prefix = path.join(ctx.tmpDir, `nginx-${scenario.id}`);
     ({ command, args } = nginxCommand({ prefix, port, upstreamPort, workers: settings.proxyWorkers }));
@@ -143,7 +150,7 @@ export async function startProxy(proxy, scenario, ctx) {
     );
   } else throw new Error(`unknown proxy kind ${proxy.kind}`);
 
-  running.handle = startProcess(proxy.id, command, args, { cpus, logFile });
+  running.handle = startProcess(proxy.id, command, args, { cpus, logFile, env });
   running.stop = () => stopProcess(running.handle);
   try {
     await waitUntilServing(running.handle, port, scenarioCheck(scenario));
