@@ -11,6 +11,8 @@ import type { DeadlineEntry } from './deadline-queue.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange, ResponseCloseWatcher } from './exchange.js';
 import { buildUpstreamHeaders, flattenHeaderObject, relayResponseHeaders } from './headers.js';
+import { SilenceEntry, type SilenceWatched, upstreamSilence } from './silence-watch.js';
+import { undiciErrors } from '../transport/undici.js';
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -66,7 +68,7 @@ type LimitStage = 'content_length' | 'buffered' | 'streaming';
  * One request's journey upstream and back. Holds per-request state as fields so that the
  * hot path allocates this object and little else.
  */
-class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
+class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatched {
   private abortUpstream: ((reason: Error) => void) | undefined;
   private responseStarted = false;
   private done = false;
@@ -83,6 +85,8 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   listPrev: DeadlineEntry | undefined = undefined;
   listNext: DeadlineEntry | undefined = undefined;
   listed = false;
+  /** Its place in the upstream silence watch; progress zeroes its count (see silence-watch.ts). */
+  private readonly silence = new SilenceEntry(this);
   /** The current attempt's connection pool (a pool location's retry may move to another target). */
   private dispatcher: Dispatcher;
   /** Pool locations: a retry decided on an answer whose body is being discarded, or waiting. */
@@ -104,6 +108,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
     // A client that leaves stops the upstream request too: no orphaned upstream work.
     this.exchange.closeWatcher = this;
     this.location.requestDeadlines?.add(this, this.dispatchedAt);
+    upstreamSilence.add(this.silence);
     this.session?.begin();
     this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
   }
@@ -111,6 +116,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   /** Sends the request again (after a retry decision) on `this.dispatcher`. */
   private redispatch(): void {
     this.abortUpstream = undefined;
+    this.silence.silentSweeps = 0;
     this.dispatchedAt = performance.now();
     this.session?.begin();
     this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
@@ -173,6 +179,24 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
     }
   }
 
+  /** No upstream progress for UPSTREAM_SILENCE_LIMIT_MS; true = it was the client's turn, keep watching. */
+  silenceExpired(): boolean {
+    if (this.done) return false;
+    const { req, res } = this.exchange;
+    // The client is the slow side: bytes of the answer it has yet to take (the relay pauses the
+    // upstream for those), or its request body still coming. HTTP/2 responses have no writableNeedDrain.
+    if (res.writableLength > 0 || (this.options.body != null && !req.complete)) return true;
+    if (this.abortUpstream === undefined) {
+      this.fail(new DitoError('DITO_ERR_UPSTREAM_TIMEOUT'));
+      return false;
+    }
+    // undici's own errors, so that the outcome is what its timers would have given.
+    this.abortUpstream(
+      this.responseStarted ? new undiciErrors.BodyTimeoutError() : new undiciErrors.HeadersTimeoutError(),
+    );
+    return false;
+  }
+
   onConnect(abort: (reason?: Error) => void): void {
     if (this.done) {
       abort(new ClientGone('client closed the connection'));
@@ -184,12 +208,14 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   // undici 7 passes the chunk itself here (its typings describe the newer size-only form).
   onBodySent(chunk: Buffer | string | number): void {
     this.bodySent = true;
+    this.silence.silentSweeps = 0;
     this.exchange.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
     const limit = this.location.maxRequestBodySize;
     if (limit > 0 && this.exchange.bytesIn > limit && !this.done) this.requestOverLimit();
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.silence.silentSweeps = 0;
     if (status < 200 || this.done) return true; // informational answers are not relayed
     const session = this.session;
     if (session !== undefined) {
@@ -227,6 +253,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   }
 
   onData(chunk: Buffer): boolean {
+    this.silence.silentSweeps = 0;
     if (this.done || this.retryPlan !== undefined) return true;
     this.received += chunk.length;
     if (this.received > this.location.maxResponseBodySize) {
@@ -261,6 +288,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
       return;
     }
     this.done = true;
+    upstreamSilence.remove(this.silence);
     const { res, observers } = this.exchange;
     if (this.chunks !== undefined) {
       const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
@@ -285,6 +313,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
     if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
       this.abortUpstream = undefined;
+      this.silence.silentSweeps = 0;
       this.session?.begin();
       // On a connection certainly new: the pool's other idle connections may be just as stale
       // (an upstream closing idle sockets on a timer closes them together).
@@ -369,6 +398,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry {
   private finish(reason: unknown): void {
     this.done = true;
     this.location.requestDeadlines?.remove(this);
+    upstreamSilence.remove(this.silence);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.session?.cancelled();
     if (reason instanceof Error && !(reason instanceof DitoError)) this.abortUpstream?.(reason);
@@ -447,7 +477,8 @@ export function forward(exchange: Exchange, location: CompiledLocation, report: 
     method: req.method as Dispatcher.HttpMethod,
     headers,
     body: hasBody ? req : null,
-    headersTimeout: location.upstreamHeadersTimeoutMs,
+    // 0 (no undici timer) unless set: upstreamSilence bounds the wait otherwise.
+    headersTimeout: location.responseHeaderTimeoutMs,
     // undici's own retry logic is for idempotent requests only; ours decides explicitly.
     idempotent: false,
     blocking: false,

@@ -49,6 +49,4 @@ export interface CompiledLocation {
   readonly requestDeadlines: DeadlineQueue | undefined;
   /** 0 = none. */
   readonly responseHeaderTimeoutMs: number;
-  /** What undici gets for the response-header wait: the setting, or UPSTREAM_SILENCE_LIMIT_MS for 0. */
-  readonly upstreamHeadersTimeoutMs: number;
 }

@@ -17,11 +17,7 @@ import { forward, type UpstreamErrorReporter } from '../proxy/http-proxy.js';
 import type { RedisHandle } from '../redis/handle.js';
 import { Router } from '../routing/router.js';
 import { transportWarnings } from '../transport/transport-warnings.js';
-import {
-  UPSTREAM_SILENCE_LIMIT_MS,
-  UpstreamClients,
-  type UpstreamPools,
-} from '../transport/upstream-clients.js';
+import { UpstreamClients, type UpstreamPools } from '../transport/upstream-clients.js';
 import { type CompiledUpstreams, compileUpstreams } from '../upstream/compile.js';
 import { TargetStates } from '../upstream/target-state.js';
 import { continueUpgrade } from '../websocket/proxy.js';
@@ -229,10 +225,6 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): R
         bufferResponse: !location.disableResponseBuffering,
         requestDeadlines,
         responseHeaderTimeoutMs: transport.responseHeaderTimeoutMs,
-        upstreamHeadersTimeoutMs:
-          transport.responseHeaderTimeoutMs > 0
-            ? transport.responseHeaderTimeoutMs
-            : UPSTREAM_SILENCE_LIMIT_MS,
       };
       const terminal = (exchange: Exchange) => forward(exchange, compiled, reportUpstreamError);
       (compiled as { handle: CompiledLocation['handle'] }).handle = compileChain(

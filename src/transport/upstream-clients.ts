@@ -12,16 +12,6 @@ import { UndiciClient, UndiciPool } from './undici.js';
 /** Longest delay a Node timer takes: what "0 = no limit" becomes for the idle timeout. */
 const NO_LIMIT_MS = 2 ** 31 - 1;
 
-/**
- * Longest silence from an upstream once its answer started (undici's `bodyTimeout`, its default).
- * Also the response-header wait when `response_header_timeout` is 0 (`request_timeout`, 30 s by
- * default, ends that wait sooner). Why the same value: undici keeps one timer per connection and
- * only refreshes it while both waits have the same length; when they differ it makes a new timer
- * object for every request, which lives until undici's half-second sweep (4,000+ of them alive at
- * once under POST load, each promoted out of the young generation).
- */
-export const UPSTREAM_SILENCE_LIMIT_MS = 300_000;
-
 /** Go's default TCP keep-alive period when `keep_alive` is 0. */
 const DEFAULT_KEEP_ALIVE_MS = 15_000;
 
@@ -105,9 +95,10 @@ export function buildPoolOptions(
     keepAliveTimeout: idle,
     // An upstream's `Keep-Alive: timeout=N` hint may shorten the idle time, never lengthen it.
     keepAliveMaxTimeout: idle,
-    // The proxy sets the response-header wait per request (see UPSTREAM_SILENCE_LIMIT_MS).
-    headersTimeout: UPSTREAM_SILENCE_LIMIT_MS,
-    bodyTimeout: UPSTREAM_SILENCE_LIMIT_MS,
+    // No undici timers by default: the proxy keeps the silence limit (src/proxy/silence-watch.ts)
+    // and passes `response_header_timeout`, when set, per request.
+    headersTimeout: 0,
+    bodyTimeout: 0,
     pipelining: 1,
     allowH2,
     connect: buildDialer({
