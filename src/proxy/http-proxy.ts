@@ -116,7 +116,8 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
   /** Sends the request again (after a retry decision) on `this.dispatcher`. */
   private redispatch(): void {
     this.abortUpstream = undefined;
-    this.silence.silentSweeps = 0;
+    // Watched again: an attempt ended by the silence limit itself has been taken out of the watch.
+    upstreamSilence.add(this.silence);
     this.dispatchedAt = performance.now();
     this.session?.begin();
     this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
@@ -313,7 +314,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
     if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
       this.abortUpstream = undefined;
-      this.silence.silentSweeps = 0;
+      upstreamSilence.add(this.silence);
       this.session?.begin();
       // On a connection certainly new: the pool's other idle connections may be just as stale
       // (an upstream closing idle sockets on a timer closes them together).

@@ -45,8 +45,10 @@ export class SilenceWatch {
     this.sweepsAllowed = Math.ceil(limitMs / sweepMs);
   }
 
+  /** Watches `entry` from zero; for one already watched (a retried exchange), only the count restarts. */
   add(entry: SilenceEntry): void {
     entry.silentSweeps = 0;
+    if (entry.listed) return;
     this.entries.append(entry);
     // Unreferenced: open connections keep the process alive, a watch alone must not.
     this.timer ??= setInterval(this.sweep, this.sweepMs).unref();

@@ -2,7 +2,8 @@
 // Dito runs in this process so that the limit (300 s in service) can be shortened to 400 ms:
 // a silent upstream gives 504, one that stops mid-body has the client's response cut short,
 // one that is slow but never silent that long is relayed whole, and a client that stops reading
-// (the relay pauses the upstream) is not taken for a silent upstream.
+// (the relay pauses the upstream) is not taken for a silent upstream; a pool retries a silent target
+// on the next one, and that attempt is watched too.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
@@ -18,6 +19,7 @@ const BIG_BODY = 8 * 1024 * 1024;
 
 describe('upstream silence limit', () => {
   let upstream: Upstream;
+  let silentTargets: Upstream[];
   let app: DitoApp;
   let base: string;
   let port: number;
@@ -50,12 +52,20 @@ describe('upstream silence limit', () => {
           return;
       }
     });
+    silentTargets = [await startUpstream(() => {}), await startUpstream(() => {})];
     const configPath = writeConfig({
       port: 0,
       logging: { enabled: false },
       request_timeout: 0,
       // Streamed, as the cut mid-body and the paused relay need (buffered answers end as 502 JSON).
-      locations: [{ path: '^/', target_url: upstream.url, disable_response_buffering: true }],
+      locations: [
+        {
+          path: '^/pool/',
+          targets: silentTargets.map((t) => t.url),
+          retries: { attempts: 1, on: ['timeout'] },
+        },
+        { path: '^/', target_url: upstream.url, disable_response_buffering: true },
+      ],
     });
     app = await DitoApp.create({ configPath });
     port = await app.start();
@@ -65,6 +75,7 @@ describe('upstream silence limit', () => {
   after(async () => {
     await app.stop('test');
     await upstream.close();
+    for (const target of silentTargets) await target.close();
     upstreamSilence.retune(300_000, 5_000);
   });
 
@@ -97,6 +108,18 @@ describe('upstream silence limit', () => {
     const reply = await request(`${base}/slow-but-steady`);
     assert.equal(reply.status, 200);
     assert.equal(reply.text.split('\n').filter(Boolean).length, 6);
+  });
+
+  test('a pool retries a silent target on the other, and the retry is watched as well: 504', async () => {
+    const started = performance.now();
+    const reply = await request(`${base}/pool/x`);
+    const elapsed = performance.now() - started;
+    assert.equal(reply.status, 504);
+    assert.ok(elapsed >= 2 * LIMIT_MS - 10 && elapsed < 2 * LIMIT_MS + 1000, `took ${elapsed} ms`);
+    assert.deepEqual(
+      silentTargets.map((t) => t.requests.length),
+      [1, 1],
+    );
   });
 
   test('a client that stops reading is not taken for a silent upstream', async () => {

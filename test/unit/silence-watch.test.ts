@@ -68,6 +68,20 @@ describe('upstream silence watch', () => {
     assert.equal(watch.size, 0);
   });
 
+  test('adding an entry already watched restarts its count and does not list it twice', async () => {
+    const watch = new SilenceWatch(60, 20);
+    const started = performance.now();
+    const retried = new Exchange(started);
+    watch.add(retried.entry);
+    await sleep(50);
+    watch.add(retried.entry);
+    assert.equal(watch.size, 1);
+    await sleep(200);
+    assert.equal(retried.expiries.length, 1);
+    assert.ok(retried.expiries[0]! >= 105, `expired ${retried.expiries[0]} ms after the first add`);
+    assert.equal(watch.size, 0);
+  });
+
   test('many entries: each expires once; an entry added after the watch ran empty still expires', async () => {
     const watch = new SilenceWatch(40, 10);
     const exchanges = Array.from({ length: 200 }, () => new Exchange(performance.now()));
