@@ -6,13 +6,13 @@
 import type { Dispatcher } from 'undici';
 import { rewritePath } from '../routing/router.js';
 import type { CompiledLocation } from '../runtime/location.js';
+import { undiciErrors } from '../transport/undici.js';
 import type { PoolSession, RetryPlan } from '../upstream/pool.js';
 import type { DeadlineEntry } from './deadline-queue.js';
 import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange, ResponseCloseWatcher } from './exchange.js';
 import { buildUpstreamHeaders, flattenHeaderObject, relayResponseHeaders } from './headers.js';
 import { SilenceEntry, type SilenceWatched, upstreamSilence } from './silence-watch.js';
-import { undiciErrors } from '../transport/undici.js';
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

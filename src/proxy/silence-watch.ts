@@ -39,7 +39,7 @@ export class SilenceWatch {
   private sweepsAllowed: number;
 
   constructor(
-    private limitMs: number,
+    limitMs: number,
     private sweepMs: number,
   ) {
     this.sweepsAllowed = Math.ceil(limitMs / sweepMs);
@@ -66,7 +66,6 @@ export class SilenceWatch {
 
   /** Tests: a short limit and sweep, so that silence can be shown in real time. */
   retune(limitMs: number, sweepMs: number): void {
-    this.limitMs = limitMs;
     this.sweepMs = sweepMs;
     this.sweepsAllowed = Math.ceil(limitMs / sweepMs);
     if (this.timer !== undefined) clearInterval(this.timer);
