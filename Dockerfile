@@ -63,9 +63,12 @@ COPY --from=build --chown=0:0 /src/bin/dito /src/bin/plugin-signer ./bin/
 COPY --from=build --chown=0:0 /src/bin/plugins /etc/dito/plugins
 COPY --from=build --chown=0:0 /src/configs/docker.yaml /etc/dito/config.yaml
 RUN chmod -R g=u,o-w /app /etc/dito
-# MALLOC_TRIM_THRESHOLD_: keep up to 32 MiB of freed buffers instead of re-faulting them (docs/operations.md#memory).
+# MALLOC_TRIM_THRESHOLD_: keep up to 32 MiB of freed buffers instead of re-faulting them;
+# MALLOC_ARENA_MAX=1: one malloc arena for every thread, so that limit is kept once, not per arena
+# (docs/operations.md#memory).
 ENV NODE_ENV=production \
     MALLOC_TRIM_THRESHOLD_=33554432 \
+    MALLOC_ARENA_MAX=1 \
     DITO_HEALTHCHECK_URL=http://127.0.0.1:8081/healthz
 USER 1001:0
 EXPOSE 8081

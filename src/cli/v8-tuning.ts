@@ -34,11 +34,28 @@ export const V8_DEFAULTS_TURNED_OFF = [
   'concurrent-array-buffer-sweeping',
 ] as const;
 
-/** The `--no-…` flags to set for a process started with `execArgv`. */
-export function v8FlagsToSet(execArgv: readonly string[]): string[] {
-  return V8_DEFAULTS_TURNED_OFF.filter((name) => !execArgv.includes(`--${name}`)).map(
-    (name) => `--no-${name}`,
-  );
+/*
+ * Node 20 (V8 11): WebAssembly stays on V8's baseline compiler (Liftoff). undici's HTTP parser
+ * (llhttp) is one large WebAssembly function; about a second into the first load V8 recompiled it
+ * with its optimizing compiler, whose register allocator took 21–32 MiB for that moment
+ * (`--turbo-stats-wasm`), and that moment set the process's peak RSS under every load: GET 1 KiB
+ * 121 → 89 MiB, GET 1 MiB 129–140 → 93–94 MiB, POST 64 KiB 127–129 → 97–98 MiB (with the pacer and
+ * arena settings of docs/operations.md#memory). The price is a slower parser: GET 1 KiB +1.6 %
+ * instructions per request (callgrind), +3.9 % CPU (three interleaved pairs); bodies unchanged. It
+ * also spares the compile itself (~0.5 G instructions) and the 60–80 ms p99 stall of the first
+ * seconds of load. V8 13 (Node 24) compiles the parser without that spike and keeps tiering up;
+ * V8 12 (Node 22) was not measured and keeps V8's default. `--no-liftoff-only` keeps it everywhere.
+ */
+const BASELINE_WASM_ONLY = 'liftoff-only';
+const LAST_V8_WITH_WASM_COMPILE_SPIKE = 11;
+
+/** The flags to set for a process started with `execArgv` on V8 `v8Version`. */
+export function v8FlagsToSet(execArgv: readonly string[], v8Version = process.versions.v8): string[] {
+  const named = (name: string) => execArgv.includes(`--${name}`) || execArgv.includes(`--no-${name}`);
+  const flags = V8_DEFAULTS_TURNED_OFF.filter((name) => !named(name)).map((name) => `--no-${name}`);
+  if (Number.parseInt(v8Version, 10) <= LAST_V8_WITH_WASM_COMPILE_SPIKE && !named(BASELINE_WASM_ONLY))
+    flags.push(`--${BASELINE_WASM_ONLY}`);
+  return flags;
 }
 
 for (const flag of v8FlagsToSet(process.execArgv)) setFlagsFromString(flag);

@@ -13,6 +13,7 @@ import { DitoError, type ErrorCode, sendError } from './errors.js';
 import type { Exchange, ResponseCloseWatcher } from './exchange.js';
 import { buildUpstreamHeaders, flattenHeaderObject, relayResponseHeaders } from './headers.js';
 import { SilenceEntry, type SilenceWatched, upstreamSilence } from './silence-watch.js';
+import { countRelayedBytes } from './young-collection-pacer.js';
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -210,7 +211,9 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
   onBodySent(chunk: Buffer | string | number): void {
     this.bodySent = true;
     this.silence.silentSweeps = 0;
-    this.exchange.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
+    const bytes = typeof chunk === 'number' ? chunk : chunk.length;
+    countRelayedBytes(bytes);
+    this.exchange.bytesIn += bytes;
     const limit = this.location.maxRequestBodySize;
     if (limit > 0 && this.exchange.bytesIn > limit && !this.done) this.requestOverLimit();
   }
@@ -255,6 +258,7 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
 
   onData(chunk: Buffer): boolean {
     this.silence.silentSweeps = 0;
+    countRelayedBytes(chunk.length);
     if (this.done || this.retryPlan !== undefined) return true;
     this.received += chunk.length;
     if (this.received > this.location.maxResponseBodySize) {

@@ -5,6 +5,7 @@
 // shutdown close both with 1001.
 import type { Socket } from 'node:net';
 import type { MetricsRecorder } from '../observability/metrics-recorder.js';
+import { countRelayedBytes } from '../proxy/young-collection-pacer.js';
 import { closeFrame, FrameObserver } from './frames.js';
 import type { ClosedWebSocket, WebSocketEnd, WebSocketStats } from './stats.js';
 
@@ -94,6 +95,7 @@ export class WebSocketRelay {
   // increments too (series bound once), skipped entirely when metrics are off.
   private readonly onClientData = (chunk: Buffer): void => {
     const length = chunk.length;
+    countRelayedBytes(length);
     this.bytesIn += length;
     this.options.stats.inbound.bytes += length;
     const before = this.inbound.messages;
@@ -111,6 +113,7 @@ export class WebSocketRelay {
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     const length = chunk.length;
+    countRelayedBytes(length);
     this.bytesOut += length;
     this.options.stats.outbound.bytes += length;
     const before = this.outbound.messages;

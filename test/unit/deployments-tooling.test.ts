@@ -95,9 +95,10 @@ describe('Dockerfile', () => {
     const shebang = read('bin/dito').split('\n')[0];
     assert.equal(
       shebang,
-      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 node --no-memory-reducer --max-semi-space-size=4',
+      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 MALLOC_ARENA_MAX=1 node --no-memory-reducer --max-semi-space-size=4',
     );
     assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=33554432 \\$/m);
+    assert.match(dockerfile, /^ {4}MALLOC_ARENA_MAX=1 \\$/m);
     // The other launchers start Dito through bin/dito, so its first line is the one place to set them.
     const makeRun = read('Makefile')
       .split('\n\n')

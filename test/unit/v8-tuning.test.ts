@@ -29,18 +29,33 @@ describe('V8 tuning', () => {
   });
 
   test('turns pretenuring and concurrent array buffer sweeping off', () => {
-    assert.deepEqual(v8FlagsToSet([]), [
+    assert.deepEqual(v8FlagsToSet([], '13.6.233.17-node.44'), [
       '--no-allocation-site-pretenuring',
       '--no-concurrent-array-buffer-sweeping',
     ]);
   });
 
-  test('leaves a setting the operator named on the command line as V8 has it', () => {
-    assert.deepEqual(v8FlagsToSet(['--no-memory-reducer', '--allocation-site-pretenuring']), [
+  test('keeps WebAssembly on the baseline compiler on V8 11 (Node 20) only', () => {
+    assert.deepEqual(v8FlagsToSet([], '11.3.244.8-node.38'), [
+      '--no-allocation-site-pretenuring',
       '--no-concurrent-array-buffer-sweeping',
+      '--liftoff-only',
+    ]);
+    assert.ok(!v8FlagsToSet([], '12.4.254.21-node.33').includes('--liftoff-only'));
+    assert.ok(!v8FlagsToSet([], '13.6.233.17-node.44').includes('--liftoff-only'));
+  });
+
+  test('leaves a setting the operator named on the command line as V8 has it', () => {
+    const v8 = '11.3.244.8-node.38';
+    assert.deepEqual(v8FlagsToSet(['--no-memory-reducer', '--allocation-site-pretenuring'], v8), [
+      '--no-concurrent-array-buffer-sweeping',
+      '--liftoff-only',
     ]);
     assert.deepEqual(
-      v8FlagsToSet(['--concurrent-array-buffer-sweeping', '--allocation-site-pretenuring']),
+      v8FlagsToSet(
+        ['--concurrent-array-buffer-sweeping', '--allocation-site-pretenuring', '--no-liftoff-only'],
+        v8,
+      ),
       [],
     );
   });

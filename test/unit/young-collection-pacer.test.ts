@@ -1,0 +1,51 @@
+// The pacer that collects the young generation every PACE_BYTES of body relayed
+// (src/proxy/young-collection-pacer.ts): it really runs a young-generation collection, only when the
+// count passes the pace, and without leaving V8's `gc` function where plugins or anyone else could
+// call it. Its effect on memory is measured in the bench (docs/benchmark.md item 13).
+import assert from 'node:assert/strict';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runInNewContext } from 'node:vm';
+import { describe, test } from 'node:test';
+import { countRelayedBytes, PACE_BYTES } from '../../src/proxy/young-collection-pacer.js';
+
+/** Young-generation collections V8 reports while `work` runs (plus any it ran on its own). */
+async function youngCollectionsDuring(work: () => void): Promise<number> {
+  let count = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) count++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  work();
+  await sleep(100); // gc entries are delivered asynchronously
+  observer.disconnect();
+  return count;
+}
+
+describe('young collection pacer', () => {
+  test('does nothing until the count passes the pace, then collects once and starts over', () => {
+    const step = 64 * 1024;
+    let collected = 0;
+    for (let relayed = step; relayed < PACE_BYTES; relayed += step) if (countRelayedBytes(step)) collected++;
+    assert.equal(collected, 0);
+    assert.equal(countRelayedBytes(step), true); // exactly PACE_BYTES now
+    assert.equal(countRelayedBytes(PACE_BYTES - 1), false);
+    assert.equal(countRelayedBytes(1), true);
+  });
+
+  test('each pass runs a young-generation collection', async () => {
+    const passes = 10;
+    const collections = await youngCollectionsDuring(() => {
+      for (let i = 0; i < passes; i++) assert.equal(countRelayedBytes(PACE_BYTES), true);
+    });
+    assert.ok(collections >= passes, `${collections} young collections for ${passes} passes`);
+  });
+
+  test('leaves no gc function behind', { skip: process.execArgv.includes('--expose-gc') }, () => {
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+  });
+});
