@@ -8,9 +8,10 @@
 // Node 20, proxy on one core, 10 s runs: GET 1 MiB × 8 peak RSS 121 → 104–105 MiB, GET 100 KiB × 16
 // 112 → 107 MiB, CPU per request unchanged within noise (~80 young collections a second instead of
 // ~45, 0.2–0.4 ms each). Every 8 MiB was worse (113–119 MiB), 12 MiB the same as 16, 24 MiB 112 MiB.
-// Node 24, GET 1 MiB: 162 → 128–137 MiB (docs/operations.md#memory).
+// Node 24, GET 1 MiB: 162 → 128–137 MiB (docs/operations.md#memory). The same check also bounds the
+// promoted garbage that Node 20 would otherwise let grow for minutes (FULL_COLLECTION_AFTER_GROWTH).
 
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
@@ -19,7 +20,21 @@ import { runInNewContext } from 'node:vm';
  */
 export const PACE_BYTES = 16 * 1024 * 1024;
 
-type GcFunction = (options: { type: 'minor' }) => void;
+/**
+ * Growth of the heap over its lowest size (measured after each paced collection, and reset by a
+ * full collection) at which the pacer runs a full collection. Objects of requests that were in
+ * flight across two young collections are promoted and die in the old generation: under POST
+ * 64 KiB × 32 ~0.17 MiB/s (garbage: a full collection took the heap from 30.1 to 16.7 MiB), and
+ * Node 20 would collect them only at ~4× the heap its last full collection left, so resident
+ * memory grew ~0.2 MiB/s for minutes (~12 MiB over a bench case). A full collection every 8 MiB
+ * of such growth bounds that: POST 64 KiB × 32 over 50 s peak RSS 103–106 → 97 MiB, GET 1 KiB ×
+ * 64 over 40 s 100 → 92 MiB. Each one is a pause of 4–27 ms (atomic, where V8's own are mostly
+ * incremental), every 15–50 s under those loads.
+ */
+export const FULL_COLLECTION_AFTER_GROWTH = 8 * 1024 * 1024;
+
+/** V8's `gc`: a full collection without options (Node 20's V8 reads `{ type: 'major' }` as a young one). */
+type GcFunction = (options?: { type: 'minor' }) => void;
 
 /**
  * V8's `gc` function without exposing it to the process: the flag is on only while one throwaway
@@ -40,15 +55,24 @@ function findCollector(): GcFunction | undefined {
 
 const collector = findCollector();
 let relayedSinceCollection = 0;
+let lowestHeap = getHeapStatistics().used_heap_size;
 
 /**
  * Counts `bytes` of body relayed (HTTP request and response bodies, WebSocket traffic); collects
- * the young generation each time the count passes PACE_BYTES. Returns whether it did.
+ * the young generation each time the count passes PACE_BYTES, and everything when the heap has
+ * grown by FULL_COLLECTION_AFTER_GROWTH. Returns whether it collected.
  */
 export function countRelayedBytes(bytes: number): boolean {
   relayedSinceCollection += bytes;
   if (relayedSinceCollection < PACE_BYTES) return false;
   relayedSinceCollection = 0;
-  collector?.({ type: 'minor' });
-  return collector !== undefined;
+  if (collector === undefined) return false;
+  collector({ type: 'minor' });
+  const heap = getHeapStatistics().used_heap_size;
+  if (heap < lowestHeap) lowestHeap = heap;
+  else if (heap - lowestHeap > FULL_COLLECTION_AFTER_GROWTH) {
+    collector();
+    lowestHeap = getHeapStatistics().used_heap_size;
+  }
+  return true;
 }

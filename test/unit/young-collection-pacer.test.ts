@@ -1,21 +1,25 @@
 // The pacer that collects the young generation every PACE_BYTES of body relayed
 // (src/proxy/young-collection-pacer.ts): it really runs a young-generation collection, only when the
-// count passes the pace, and without leaving V8's `gc` function where plugins or anyone else could
+// count passes the pace, a full one when the heap has grown, and without leaving V8's `gc` function where plugins or anyone else could
 // call it. Its effect on memory is measured in the bench (docs/benchmark.md item 13).
 import assert from 'node:assert/strict';
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { describe, test } from 'node:test';
-import { countRelayedBytes, PACE_BYTES } from '../../src/proxy/young-collection-pacer.js';
+import {
+  countRelayedBytes,
+  FULL_COLLECTION_AFTER_GROWTH,
+  PACE_BYTES,
+} from '../../src/proxy/young-collection-pacer.js';
 
-/** Young-generation collections V8 reports while `work` runs (plus any it ran on its own). */
-async function youngCollectionsDuring(work: () => void): Promise<number> {
+/** Collections of `kind` V8 reports while `work` runs (plus any it ran on its own). */
+async function collectionsDuring(kind: number, work: () => void): Promise<number> {
   let count = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
-      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) count++;
+      if (detail?.kind === kind) count++;
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -38,10 +42,24 @@ describe('young collection pacer', () => {
 
   test('each pass runs a young-generation collection', async () => {
     const passes = 10;
-    const collections = await youngCollectionsDuring(() => {
+    const collections = await collectionsDuring(constants.NODE_PERFORMANCE_GC_MINOR, () => {
       for (let i = 0; i < passes; i++) assert.equal(countRelayedBytes(PACE_BYTES), true);
     });
     assert.ok(collections >= passes, `${collections} young collections for ${passes} passes`);
+  });
+
+  test('runs a full collection once the heap has grown by FULL_COLLECTION_AFTER_GROWTH', async () => {
+    const pass = () => assert.equal(countRelayedBytes(PACE_BYTES), true);
+    pass(); // the lowest heap so far, before the growth
+    const held: number[][] = [];
+    const major = constants.NODE_PERFORMANCE_GC_MAJOR;
+    while (held.length * 1024 * 8 < FULL_COLLECTION_AFTER_GROWTH * 1.5)
+      held.push(new Array(1024).fill(held.length));
+    await sleep(200); // any collection V8 started on its own while the heap grew is over
+    const grown = await collectionsDuring(major, pass);
+    assert.ok(grown >= 1, `${grown} full collections after the heap grew`);
+    assert.equal(await collectionsDuring(major, () => [1, 2, 3].forEach(pass)), 0);
+    held.length = 0;
   });
 
   test('leaves no gc function behind', { skip: process.execArgv.includes('--expose-gc') }, () => {
