@@ -62,6 +62,8 @@ function findCollector(): GcFunction | undefined {
 
 const collector = findCollector();
 let relayedSinceCollection = 0;
+// The heap as this module loads, before the config and the listeners: the first check under body
+// traffic therefore runs one full collection within seconds, which also clears start-up garbage.
 let lowestHeap = getHeapStatistics().used_heap_size;
 
 /**
