@@ -109,19 +109,22 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
     // A client that leaves stops the upstream request too: no orphaned upstream work.
     this.exchange.closeWatcher = this;
     this.location.requestDeadlines?.add(this, this.dispatchedAt);
-    upstreamSilence.add(this.silence);
-    this.session?.begin();
-    this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+    this.sendAttempt(this.dispatcher);
   }
 
   /** Sends the request again (after a retry decision) on `this.dispatcher`. */
   private redispatch(): void {
-    this.abortUpstream = undefined;
-    // Watched again: an attempt ended by the silence limit itself has been taken out of the watch.
-    upstreamSilence.add(this.silence);
     this.dispatchedAt = performance.now();
+    this.sendAttempt(this.dispatcher);
+  }
+
+  /** One attempt upstream: the first, a pool's retry or the stale keep-alive retry. */
+  private sendAttempt(dispatcher: Dispatcher): void {
+    this.abortUpstream = undefined;
+    // Watched from zero; an attempt ended by the silence limit itself has been taken out of the watch.
+    upstreamSilence.add(this.silence);
     this.session?.begin();
-    this.dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+    dispatcher.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
   }
 
   /** Carries out `retryPlan`: the request rebuilt for the planned target, sent now or after its delay. */
@@ -317,13 +320,10 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
     if (this.session !== undefined && this.retryOnPool(err, code)) return;
     if (this.retryPlan === undefined && this.canRetry(err)) {
       exchange.retries++;
-      this.abortUpstream = undefined;
-      upstreamSilence.add(this.silence);
-      this.session?.begin();
       // On a connection certainly new: the pool's other idle connections may be just as stale
       // (an upstream closing idle sockets on a timer closes them together).
       const client = (this.session?.target ?? this.location).upstream.freshClient();
-      client.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
+      this.sendAttempt(client);
       // Graceful: the client closes once this one request is done.
       void client.close();
       return;

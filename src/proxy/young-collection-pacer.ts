@@ -34,11 +34,12 @@ export const PACE_BYTES = 16 * 1024 * 1024;
 export const FULL_COLLECTION_AFTER_GROWTH = 8 * 1024 * 1024;
 
 /**
- * Node 20 (V8 11) only. Node 24 promotes faster under POST and its full collections take longer:
- * 6 in 20 s of POST 64 KiB × 32 at 27–42 ms each (peak RSS 160 → 116 MiB); there V8's own, with the
- * old-generation floor of src/cli/relaunch.ts, stay in charge.
+ * Node 20 (V8 11) only, where it was measured; Node 22 (V8 12) was not. Node 24 promotes faster
+ * under POST and its full collections take longer: 6 in 20 s of POST 64 KiB × 32 at 27–42 ms each
+ * (peak RSS 160 → 116 MiB); there V8's own, with the old-generation floor of src/cli/relaunch.ts,
+ * stay in charge.
  */
-export const PACES_FULL_COLLECTIONS = Number.parseInt(process.versions.v8, 10) < 13;
+export const PACES_FULL_COLLECTIONS = Number.parseInt(process.versions.v8, 10) <= 11;
 
 /** V8's `gc`: a full collection without options (Node 20's V8 reads `{ type: 'major' }` as a young one). */
 type GcFunction = (options?: { type: 'minor' }) => void;
