@@ -1,0 +1,168 @@
+// How a streamed upstream body is written to the client, seen from inside the process: every
+// `ServerResponse.write` Dito makes is recorded while real clients read large bodies. A client
+// connection takes one whole 64 KiB socket read without reporting backpressure
+// (src/runtime/server.ts CLIENT_HIGH_WATER_MARK); a slow client still pauses the relay and gets
+// every byte; and the empty body pieces undici reports when it resumes a paused response with
+// nothing read yet are never written (each was a `write(fd, NULL, 0)` system call). Those pieces
+// come from a timing the wire cannot force, so that test adds one after every piece undici
+// delivers, at the dispatcher, with everything else real.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { DitoApp } from '../../src/runtime/app.js';
+import { UndiciPool } from '../../src/transport/undici.js';
+import { writeConfig } from '../helpers/dito.js';
+import { sleep } from '../helpers/net.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const BURST = 16 * MiB;
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+interface RecordedWrite {
+  bytes: number;
+  accepted: boolean;
+  highWaterMark: number;
+}
+
+describe('body relay writes', () => {
+  let upstream: Upstream;
+  let app: DitoApp;
+  let base: string;
+  const originalWrite = ServerResponse.prototype.write;
+  let writes: RecordedWrite[] = [];
+  let burstReceived = deferred();
+  let ditoPort = 0;
+
+  before(async () => {
+    const piece = Buffer.alloc(64 * KiB, 'p');
+    upstream = await startUpstream((req, res) => {
+      if (req.url === '/whole') {
+        res.writeHead(200, { 'content-length': String(4 * MiB) });
+        res.end(Buffer.alloc(4 * MiB, 'w'));
+        return;
+      }
+      // /burst: 16 MiB at once, more than the sockets hold, so that a client which waits before
+      // reading makes the relay pause; then, once the client has all of it, four 64 KiB pieces.
+      // The pause on the burst's last piece therefore ends while the upstream socket holds
+      // nothing, and undici's resume reports an empty piece.
+      res.writeHead(200, { 'content-length': String(BURST + piece.length * 4) });
+      res.write(Buffer.alloc(BURST, 'b'));
+      void burstReceived.promise.then(() => {
+        for (let i = 0; i < 4; i++) res.write(piece);
+        res.end();
+      });
+    });
+    const configPath = writeConfig({
+      port: 0,
+      logging: { enabled: false },
+      locations: [{ path: '^/', target_url: upstream.url, disable_response_buffering: true }],
+    });
+    app = await DitoApp.create({ configPath });
+    ditoPort = await app.start();
+    base = `http://127.0.0.1:${ditoPort}`;
+    // The upstream answers through ServerResponse too: only the proxy's writes to its clients are
+    // recorded.
+    ServerResponse.prototype.write = function (this: ServerResponse, ...args: unknown[]) {
+      const chunk = args[0] as Buffer | string;
+      const accepted = (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
+      if (this.socket?.localPort === ditoPort)
+        writes.push({ bytes: chunk.length, accepted, highWaterMark: this.writableHighWaterMark });
+      return accepted;
+    } as typeof originalWrite;
+  });
+
+  afterEach(() => {
+    writes = [];
+  });
+
+  after(async () => {
+    ServerResponse.prototype.write = originalWrite;
+    await app.stop('test');
+    await upstream.close();
+  });
+
+  /**
+   * GETs `path`, first waiting `waitMs`, then `delayMs` after each piece received; resolves with
+   * the bytes read. `onBytes` sees the running count.
+   */
+  async function read(
+    path: string,
+    waitMs: number,
+    delayMs: number,
+    onBytes: (received: number) => void = () => {},
+  ): Promise<number> {
+    const req = httpRequest(`${base}${path}`, { agent: false });
+    const [res] = (await once(req.end(), 'response')) as [IncomingMessage];
+    assert.equal(res.statusCode, 200);
+    res.pause();
+    await sleep(waitMs);
+    let received = 0;
+    for await (const piece of res) {
+      received += (piece as Buffer).length;
+      onBytes(received);
+      if (delayMs > 0) await sleep(delayMs);
+    }
+    return received;
+  }
+
+  test('a client connection takes a whole 64 KiB socket read before reporting backpressure', async () => {
+    assert.equal(await read('/whole', 0, 0), 4 * MiB);
+    assert.ok(writes.length > 0);
+    for (const write of writes) assert.equal(write.highWaterMark, 128 * KiB);
+    // With Node's default (16 KiB on Node 20, 64 KiB on Node 24) every 64 KiB piece reported
+    // backpressure, and the relay paused and resumed the upstream for each one.
+    const refused = writes.filter((w) => !w.accepted && w.bytes <= 64 * KiB && w.bytes > 0);
+    assert.ok(
+      refused.length < writes.length / 2,
+      `${refused.length} of ${writes.length} writes reported backpressure`,
+    );
+  });
+
+  test('a slow client pauses the relay and gets every byte', async () => {
+    burstReceived = deferred();
+    const total = await read('/burst', 300, 1, (received) => {
+      if (received >= BURST) burstReceived.resolve();
+    });
+    assert.equal(total, BURST + 4 * 64 * KiB);
+    assert.ok(
+      writes.some((w) => !w.accepted),
+      'the client never made the relay pause',
+    );
+  });
+
+  test('empty body pieces from undici are not written', async () => {
+    type Handler = { onData(chunk: Buffer): boolean };
+    const originalDispatch = UndiciPool.prototype.dispatch;
+    let injected = 0;
+    UndiciPool.prototype.dispatch = function (this: InstanceType<typeof UndiciPool>, options, handler) {
+      const withEmptyPieces = new Proxy(handler as unknown as Handler, {
+        get(target, key, receiver) {
+          if (key !== 'onData') return Reflect.get(target, key, receiver) as unknown;
+          return (chunk: Buffer) => {
+            const more = target.onData.call(receiver, chunk);
+            injected++;
+            target.onData.call(receiver, Buffer.alloc(0));
+            return more;
+          };
+        },
+      });
+      return originalDispatch.call(this, options, withEmptyPieces as unknown as typeof handler);
+    };
+    try {
+      assert.equal(await read('/whole', 0, 0), 4 * MiB);
+    } finally {
+      UndiciPool.prototype.dispatch = originalDispatch;
+    }
+    assert.ok(injected > 0);
+    const empty = writes.filter((w) => w.bytes === 0).length;
+    assert.equal(empty, 0, `${empty} empty writes of ${writes.length}`);
+  });
+});
