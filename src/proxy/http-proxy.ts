@@ -262,9 +262,9 @@ class ProxyHandler implements ResponseCloseWatcher, DeadlineEntry, SilenceWatche
   onData(chunk: Buffer): boolean {
     this.silence.silentSweeps = 0;
     // undici resumes a paused response by parsing whatever the socket holds, often nothing, and
-    // llhttp then reports an empty body span: after every write that filled the client socket's
-    // buffer (each 64 KiB chunk of a large body). Written, an empty chunk costs a write(fd, NULL, 0)
-    // system call and a pass through the stream machinery: half the writes of GET 1 MiB.
+    // llhttp then reports an empty body span. Written, it costs a write(fd, NULL, 0) system call and
+    // a pass through the stream machinery: before the client high-water mark of src/runtime/server.ts
+    // that was after every 64 KiB piece of a large body, half the writes of GET 1 MiB.
     if (chunk.length === 0) return true;
     countRelayedBytes(chunk.length);
     if (this.done || this.retryPlan !== undefined) return true;

@@ -18,11 +18,11 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Bytes a client connection buffers, each way, before its stream reports backpressure. Node's
- * default (16 KiB on Node 20, 64 KiB on Node 24) is below one 64 KiB socket read, so every chunk
- * of a large upstream body paused the upstream, waited for 'drain' and resumed it, and the resumed
- * parser often had to join two reads into a new buffer. One read in flight without a pause: Node 20,
- * GET 1 MiB x 8, five interleaved pairs of 6 s runs, proxy CPU 889 -> 827 us per request (median),
- * peak RSS 119 -> 99 MiB. The cost: a slow client can hold up to this much more in user space.
+ * default (16 KiB on Node 20, 64 KiB on Node 24) is not above one 64 KiB socket read, so every
+ * piece of a large upstream body paused the upstream, waited for 'drain' and resumed it. One read
+ * in flight without a pause: Node 20, GET 1 MiB x 8, five interleaved pairs of 6 s runs, proxy CPU
+ * 889 -> 827 us per request (median), peak RSS 119 -> 99 MiB. The cost: a slow client can hold up
+ * to this much more in user space (docs/operations.md#memory).
  */
 const CLIENT_HIGH_WATER_MARK = 128 * 1024;
 

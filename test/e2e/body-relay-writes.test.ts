@@ -24,6 +24,8 @@ interface RecordedWrite {
   bytes: number;
   accepted: boolean;
   highWaterMark: number;
+  /** Bytes waiting in user space for this client once the write was made. */
+  pending: number;
 }
 
 describe('body relay writes', () => {
@@ -60,7 +62,12 @@ describe('body relay writes', () => {
       const chunk = args[0] as Buffer | string;
       const accepted = (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
       if (this.socket?.localPort === ditoPort)
-        writes.push({ bytes: chunk.length, accepted, highWaterMark: this.writableHighWaterMark });
+        writes.push({
+          bytes: chunk.length,
+          accepted,
+          highWaterMark: this.writableHighWaterMark,
+          pending: this.writableLength,
+        });
       return accepted;
     } as typeof originalWrite;
   });
@@ -107,8 +114,12 @@ describe('body relay writes', () => {
     assert.equal(await read('/burst', 300, 1), BURST);
     assert.ok(
       writes.some((w) => !w.accepted),
-      'the client never made the relay pause',
+      'the client never reported backpressure',
     );
+    // The relay waited for 'drain' after each refused write: what waits in user space never goes
+    // past the mark plus one 64 KiB read (without the pause, most of the 16 MiB would).
+    const mostPending = Math.max(...writes.map((w) => w.pending));
+    assert.ok(mostPending <= 128 * KiB + 64 * KiB, `${mostPending} bytes waited for the client`);
   });
 
   test('empty body pieces from undici are not written', async () => {
