@@ -11,7 +11,7 @@ $(BENCH_DEPS_STAMP): bench/package.json bench/package-lock.json
 bench-tools: ## install wrk and nginx for the benchmark (apt-get) when missing
 	@bash bench/ensure-tools.sh
 
-bench: build bench-tools $(BENCH_DEPS_STAMP) ## benchmark Dito against nginx and Node proxies (~18 min; docs/benchmark.md)
+bench: build bench-tools $(BENCH_DEPS_STAMP) ## benchmark Dito against nginx and Node proxies (~28 min; docs/benchmark.md)
 	$(NODE) bench/run.mjs
 
 bench-lts: build bench-tools $(BENCH_DEPS_STAMP) $(NODE_LTS) ## the same benchmark with every Node process on Node 24 LTS (results in bench/results/node-lts/)
