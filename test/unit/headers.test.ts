@@ -152,6 +152,40 @@ test('response headers: hop-by-hop and Connection-named dropped, request id set'
   assert.equal(buffered.get('content-length'), undefined);
 });
 
+test('response header names are matched in any case, on their bytes', () => {
+  const response = buildResponseHeaders(
+    [
+      'CONNECTION',
+      'X-HOP',
+      'x-hop',
+      'secret',
+      'kEEP-aLIVE',
+      'timeout=5',
+      'CoNtEnT-LeNgTh',
+      '7',
+      'X-REQUEST-ID',
+      'theirs',
+      'Content-Lengths',
+      'kept',
+      'Xonnection',
+      'kept too',
+    ].map((s) => Buffer.from(s, 'latin1')),
+    'ours',
+    false,
+  );
+  assert.equal(response.contentLength, 7);
+  assert.deepEqual(response.headers, [
+    'CoNtEnT-LeNgTh',
+    '7',
+    'Content-Lengths',
+    'kept',
+    'Xonnection',
+    'kept too',
+    'x-request-id',
+    'ours',
+  ]);
+});
+
 test('a Connection header naming only hop-by-hop headers removes nothing else, either way', () => {
   const response = buildResponseHeaders(
     [
