@@ -1,7 +1,8 @@
 // V8 settings that can still be changed once the isolate runs, applied before any other module of
-// the CLI is evaluated (the entry imports this first; cluster workers run the same entry). Settings
-// that must be given at start (young generation size, memory reducer) are on the launcher's command
-// line instead (bin/dito). Measurements: docs/benchmark.md items 8–9, docs/operations.md#memory.
+// the CLI is evaluated (the entry imports this first; cluster workers run the same entry), and on
+// Node 20 undici's parser compiled ahead. Settings that must be given at start (young generation
+// size, memory reducer) are on the launcher's command line instead (bin/dito). Measurements:
+// docs/benchmark.md items 8–9, 13 and 15, docs/operations.md#memory.
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 
