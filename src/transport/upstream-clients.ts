@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Client, Pool } from 'undici';
 import type { HttpTransportConfig } from '../config/types.js';
+import { compactingClientFactory } from './compacting-client.js';
 import { buildDialer } from './connector.js';
 import { UndiciClient, UndiciPool } from './undici.js';
 
@@ -127,7 +128,7 @@ function createUpstream(origin: string, t: HttpTransportConfig, material: TlsMat
   const options = buildPoolOptions(origin, t, material.secureContext);
   const { connections: _connections, ...clientOptions } = options;
   return {
-    pool: new UndiciPool(origin, options),
+    pool: new UndiciPool(origin, { ...options, factory: compactingClientFactory }),
     freshClient: () => new UndiciClient(origin, clientOptions),
   };
 }
