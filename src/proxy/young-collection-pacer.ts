@@ -9,7 +9,7 @@
 // 112 → 107 MiB, CPU per request unchanged within noise (~80 young collections a second instead of
 // ~45, 0.2–0.4 ms each). Every 8 MiB was worse (113–119 MiB), 12 MiB the same as 16, 24 MiB 112 MiB.
 // Node 24, GET 1 MiB: 162 → 128–137 MiB (docs/operations.md#memory). The same check also bounds the
-// promoted garbage that Node 20 would otherwise let grow for minutes (FULL_COLLECTION_AFTER_GROWTH).
+// promoted garbage that V8 would otherwise let grow for minutes (FULL_COLLECTION_AFTER_GROWTH).
 
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -24,22 +24,18 @@ export const PACE_BYTES = 16 * 1024 * 1024;
  * Growth of the heap over its lowest size (measured after each paced collection, and reset by a
  * full collection) at which the pacer runs a full collection. Objects of requests that were in
  * flight across two young collections are promoted and die in the old generation: under POST
- * 64 KiB × 32 ~0.17 MiB/s (garbage: a full collection took the heap from 30.1 to 16.7 MiB), and
- * Node 20 would collect them only at ~4× the heap its last full collection left, so resident
- * memory grew ~0.2 MiB/s for minutes (~12 MiB over a bench case). A full collection every 8 MiB
- * of such growth bounds that: POST 64 KiB × 32 over 50 s peak RSS 103–106 → 97 MiB, GET 1 KiB ×
- * 64 over 40 s 100 → 92 MiB. Each one is a pause of 4–27 ms (atomic, where V8's own are mostly
- * incremental), every 15–50 s under those loads.
+ * 64 KiB × 32 ~0.17 MiB/s on Node 20 (garbage: a full collection took the heap from 30.1 to 16.7
+ * MiB), and Node 20 would collect them only at ~4× the heap its last full collection left, so
+ * resident memory grew ~0.2 MiB/s for minutes (~12 MiB over a bench case). Node 24 collects them
+ * only when the old generation reaches its floor of 80 MiB (src/cli/relaunch.ts). A full
+ * collection every 8 MiB of such growth bounds that. Node 20: POST 64 KiB × 32 over 50 s peak RSS
+ * 103–106 → 97 MiB, GET 1 KiB × 64 over 40 s 100 → 92 MiB, a pause of 4–27 ms (atomic, where
+ * V8's own are mostly incremental) every 15–50 s. Node 24, 40 s of each, proxy on one core: POST
+ * 64 KiB × 32 166.9 → 119.8–126.2 MiB at 10 pauses of 15–20 ms, GET 1 MiB × 8 125.8 → 121.8
+ * (none), GET 1 KiB × 64 118.5 → 115.4 (one, early), CPU per request the same within noise.
+ * Node 22 was not measured.
  */
 export const FULL_COLLECTION_AFTER_GROWTH = 8 * 1024 * 1024;
-
-/**
- * Node 20 (V8 11) only, where it was measured; Node 22 (V8 12) was not. Node 24 promotes faster
- * under POST and its full collections take longer: 6 in 20 s of POST 64 KiB × 32 at 27–42 ms each
- * (peak RSS 160 → 116 MiB); there V8's own, with the old-generation floor of src/cli/relaunch.ts,
- * stay in charge.
- */
-export const PACES_FULL_COLLECTIONS = Number.parseInt(process.versions.v8, 10) <= 11;
 
 /** V8's `gc`: a full collection without options (Node 20's V8 reads `{ type: 'major' }` as a young one). */
 type GcFunction = (options?: { type: 'minor' }) => void;
@@ -78,7 +74,6 @@ export function countRelayedBytes(bytes: number): boolean {
   relayedSinceCollection = 0;
   if (collector === undefined) return false;
   collector({ type: 'minor' });
-  if (!PACES_FULL_COLLECTIONS) return true;
   const heap = getHeapStatistics().used_heap_size;
   if (heap < lowestHeap) lowestHeap = heap;
   else if (heap - lowestHeap > FULL_COLLECTION_AFTER_GROWTH) {
