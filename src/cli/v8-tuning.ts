@@ -45,7 +45,9 @@ export const V8_DEFAULTS_TURNED_OFF = [
  * arena settings of docs/operations.md#memory). The price is a slower parser: GET 1 KiB +1.6 %
  * instructions per request (callgrind), +3.9 % CPU (three interleaved pairs); bodies unchanged. It
  * also spares the compile itself (~0.5 G instructions) and the 60–80 ms p99 stall of the first
- * seconds of load. V8 13 (Node 24) compiles the parser without that spike and keeps tiering up;
+ * seconds of load. V8 13 (Node 24) keeps tiering up: its compile of the parser takes ~23 MiB too,
+ * but there `--liftoff-only` saved only 5–6 MiB of GET 1 KiB's peak RSS for +1–3 % CPU, and V8 13
+ * has no mid-tier register allocator for the compile ahead below (docs/benchmark.md, 2026-12-07).
  * V8 12 (Node 22) was not measured and keeps V8's default. `--no-liftoff-only` keeps it everywhere.
  * The parser itself gets its optimized code anyway, compiled ahead at start (below).
  */
