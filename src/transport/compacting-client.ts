@@ -7,7 +7,7 @@
 // requests) to be promoted to the old generation, where it then dies: the largest source of
 // promoted garbage Dito had. V8's sampling heap profiler, counting what full collections free,
 // under GET 1 KiB × 64 on Node 24: 12.9 of 17.0 MiB sampled came from that `push`, and the old
-// generation grew ~1 MiB/s (~20 bytes per request) until the first full collection. With the queue
+// generation grew ~0.8 MiB/s (~20 bytes per request) until the first full collection. With the queue
 // emptied whenever it is drained, ~0.06 MiB/s (docs/benchmark.md item 17).
 //
 // The subclass empties the queue at the start of a dispatch when nothing is queued or running: the
