@@ -15,28 +15,17 @@
 // keeps a small backing store for the next `push` (`length = 0` frees it, so every request would
 // allocate a new one).
 //
-// This reaches into undici's internals (its symbols, from its own `core/symbols.js`; the version is
-// pinned in package.json). Should a later undici rename them, `QueueCompactingClient` is undici's
-// Client unchanged, and test/unit/compacting-client.test.ts fails to say so.
-import { createRequire } from 'node:module';
+// This reaches into undici's internals (its symbols, from its own `core/symbols.js` through
+// undici.ts, where Dito's other deep paths into undici are; the version is pinned in package.json).
+// Should a later undici rename them, `QueueCompactingClient` is undici's Client unchanged, and
+// test/unit/compacting-client.test.ts fails to say so.
 import type { Client } from 'undici';
-import { UndiciClient } from './undici.js';
-
-const require = createRequire(import.meta.url);
-
-interface QueueSymbols {
-  kDispatch: unknown;
-  kQueue: unknown;
-  kRunningIdx: unknown;
-  kPendingIdx: unknown;
-}
+import { UndiciClient, undiciSymbols } from './undici.js';
 
 /** A Client seen through the internals used here. */
 type QueueOwner = Record<symbol, unknown>;
 
 type DispatchMethod = (this: QueueOwner, options: unknown, handler: unknown) => boolean;
-
-const symbols = require('undici/lib/core/symbols.js') as QueueSymbols;
 
 function isSymbol(value: unknown): value is symbol {
   return typeof value === 'symbol';
@@ -46,7 +35,7 @@ function isSymbol(value: unknown): value is symbol {
 function findInternals():
   | { kDispatch: symbol; kQueue: symbol; kRunningIdx: symbol; kPendingIdx: symbol; dispatch: DispatchMethod }
   | undefined {
-  const { kDispatch, kQueue, kRunningIdx, kPendingIdx } = symbols;
+  const { kDispatch, kQueue, kRunningIdx, kPendingIdx } = undiciSymbols;
   if (!isSymbol(kDispatch) || !isSymbol(kQueue) || !isSymbol(kRunningIdx) || !isSymbol(kPendingIdx)) {
     return undefined;
   }

@@ -16,3 +16,5 @@ export const UndiciPool = require('undici/lib/dispatcher/pool.js') as typeof Poo
 export const UndiciClient = require('undici/lib/dispatcher/client.js') as typeof Client;
 export const undiciBuildConnector = require('undici/lib/core/connect.js') as typeof buildConnector;
 export const undiciErrors = require('undici/lib/core/errors.js') as typeof errors;
+/** undici's internal symbols, for the one place Dito reaches into a Client (compacting-client.ts). */
+export const undiciSymbols = require('undici/lib/core/symbols.js') as Record<string, unknown>;

@@ -11,11 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from 'undici';
 import { parseConfigText } from '../../src/config/load.js';
 import { compactsQueue, QueueCompactingClient } from '../../src/transport/compacting-client.js';
-import { UndiciClient } from '../../src/transport/undici.js';
+import { UndiciClient, undiciSymbols } from '../../src/transport/undici.js';
 import { UpstreamClients } from '../../src/transport/upstream-clients.js';
 
 const require = createRequire(import.meta.url);
-const { kQueue } = require('undici/lib/core/symbols.js') as { kQueue: symbol };
+const kQueue = undiciSymbols.kQueue as symbol;
 const { kClients } = require('undici/lib/dispatcher/pool-base.js') as { kClients: symbol };
 
 const queueLength = (client: Client): number =>
