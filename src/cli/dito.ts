@@ -74,7 +74,7 @@ async function validate(loaded: LoadedConfig): Promise<void> {
   const plugins = loaded.config.plugins ? await verifyPluginsOnly(loaded.config.plugins) : [];
   loadListenerTls(loaded);
   // Building the runtime checks what the schema cannot: middleware names, certificate files.
-  const runtime = buildRuntime(loaded, {
+  const runtime = await buildRuntime(loaded, {
     logger: createLogger({ ...loaded.config.logging, enabled: false }),
     plugins: verifiedPluginFactories(plugins.map((p) => p.name)),
   });

@@ -2,7 +2,7 @@
 // its metrics as data, and the sum (prom-client's aggregation) goes back to the asking worker.
 import type { Worker } from 'node:cluster';
 import type { Logger } from '../observability/logger.js';
-import { type MetricsSnapshot, renderAggregated } from '../observability/prometheus-client.js';
+import type { MetricsSnapshot } from '../observability/prometheus-client.js';
 import { METRICS_COLLECT_TIMEOUT_MS, type ToWorker } from './messages.js';
 
 interface Collection {
@@ -38,11 +38,15 @@ export class MetricsCollector {
       finish: () => {
         clearTimeout(collection.timer);
         this.collections.delete(id);
-        renderAggregated(collection.snapshots).then(
-          ({ contentType, body }) => reply({ type: 'dito:metrics-result', id: requestId, contentType, body }),
-          (err: unknown) =>
-            reply({ type: 'dito:metrics-error', id: requestId, message: (err as Error).message }),
-        );
+        // prom-client is loaded on the first scrape: a primary whose config has no metrics never loads it.
+        import('../observability/prometheus-client.js')
+          .then(({ renderAggregated }) => renderAggregated(collection.snapshots))
+          .then(
+            ({ contentType, body }) =>
+              reply({ type: 'dito:metrics-result', id: requestId, contentType, body }),
+            (err: unknown) =>
+              reply({ type: 'dito:metrics-error', id: requestId, message: (err as Error).message }),
+          );
       },
     };
     this.collections.set(id, collection);

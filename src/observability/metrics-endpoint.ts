@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { DitoServer } from '../runtime/server.js';
 import type { Logger } from './logger.js';
 import { LiveStats } from './live-stats.js';
-import { PrometheusMetrics } from './metrics.js';
+import type { PrometheusMetrics } from './metrics.js';
 import type { MetricsSnapshot } from './prometheus-client.js';
 
 /** Renders what a scrape answers; in cluster mode, the sum over every worker. */
@@ -38,9 +38,17 @@ export class MetricsService {
     return this.prometheus === undefined ? [] : this.prometheus.snapshot();
   }
 
-  /** The recorder a runtime built from `config` hands to its modules. */
-  recorderFor(config: DitoConfig): MetricsRecorder {
-    const prometheus = config.metrics.enabled ? (this.prometheus ??= new PrometheusMetrics()) : undefined;
+  /**
+   * The recorder a runtime built from `config` hands to its modules. The Prometheus registry (and
+   * prom-client with it) is loaded the first time metrics are enabled: a proxy without metrics
+   * never loads it (~0.5 MiB of heap on Node 20).
+   */
+  async recorderFor(config: DitoConfig): Promise<MetricsRecorder> {
+    if (config.metrics.enabled && this.prometheus === undefined) {
+      const { PrometheusMetrics } = await import('./metrics.js');
+      this.prometheus ??= new PrometheusMetrics();
+    }
+    const prometheus = config.metrics.enabled ? this.prometheus : undefined;
     const live = config.admin.enabled ? (this.live ??= new LiveStats()) : undefined;
     if (prometheus !== undefined && live !== undefined) return (this.both ??= teeRecorders(prometheus, live));
     return prometheus ?? live ?? noopMetrics;

@@ -198,11 +198,11 @@ export class DitoApp {
     if (settings.enabled) this.redisHandle = this.observeRedis(await openRedisHandle(settings, this.logger));
     let runtime: Runtime;
     try {
-      runtime = buildRuntime(this.loaded, {
+      runtime = await buildRuntime(this.loaded, {
         logger: this.logger,
         plugins: pluginMiddlewareFactories(this.plugins),
         redis: this.redisHandle,
-        metrics: this.metrics.recorderFor(this.loaded.config),
+        metrics: await this.metrics.recorderFor(this.loaded.config),
         upstreamPools: this.upstreamPools,
       });
     } catch (err) {
@@ -292,12 +292,12 @@ export class DitoApp {
       const logger = createLogger(loaded.config.logging);
       plugins = await this.loadPluginsFor(loaded, logger, this.plugins);
       redis = await this.redisFor(loaded, logger);
-      runtime = buildRuntime(loaded, {
+      runtime = await buildRuntime(loaded, {
         logger,
         plugins: pluginMiddlewareFactories(plugins),
         carry: dito.runtime.carry,
         redis,
-        metrics: this.metrics.recorderFor(loaded.config),
+        metrics: await this.metrics.recorderFor(loaded.config),
         upstreamPools: this.upstreamPools,
       });
     } catch (err) {

@@ -31,5 +31,35 @@ export interface MiddlewareContext {
 
 export type MiddlewareFactory = (context: MiddlewareContext) => Middleware;
 
-/** Built-in middlewares by name. Each feature module registers itself here. */
-export const builtinMiddlewares = new Map<string, MiddlewareFactory>();
+/** Loads a built-in middleware's module and returns its factory. */
+export type MiddlewareLoader = () => Promise<MiddlewareFactory>;
+
+/**
+ * Built-in middlewares by name (src/middlewares/index.ts fills it). Each module is loaded the
+ * first time a config uses it, so a proxy that uses no JWT auth never loads jose, and one with
+ * no cache never loads http-cache-semantics.
+ */
+export const builtinMiddlewares = new Map<string, MiddlewareLoader>();
+
+const loadedBuiltins = new Map<string, MiddlewareFactory>();
+
+/** Loads the built-in middlewares `config`'s locations name (once per process). */
+export async function loadBuiltinMiddlewares(config: DitoConfig): Promise<void> {
+  const names = new Set(config.locations.flatMap((location) => location.middlewares));
+  for (const name of names) {
+    const load = builtinMiddlewares.get(name);
+    if (load !== undefined && !loadedBuiltins.has(name)) loadedBuiltins.set(name, await load());
+  }
+}
+
+/**
+ * The factory of built-in `name`, once `loadBuiltinMiddlewares` loaded it; undefined for a name
+ * that is not a built-in. A built-in that was not loaded first is a bug, not a config error.
+ */
+export function builtinMiddleware(name: string): MiddlewareFactory | undefined {
+  const factory = loadedBuiltins.get(name);
+  if (factory === undefined && builtinMiddlewares.has(name)) {
+    throw new Error(`built-in middleware "${name}" used before loadBuiltinMiddlewares loaded it`);
+  }
+  return factory;
+}

@@ -4,7 +4,7 @@
 import { ConfigError } from '../config/errors.js';
 import type { DitoConfig, LoadedConfig, LocationConfig } from '../config/types.js';
 import { compileChain } from '../middlewares/chain.js';
-// Side effect: fills `builtinMiddlewares` with the built-ins.
+// Side effect: fills `builtinMiddlewares` with the built-ins' loaders.
 import '../middlewares/index.js';
 import type { Middleware } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -23,7 +23,12 @@ import { TargetStates } from '../upstream/target-state.js';
 import { continueUpgrade } from '../websocket/proxy.js';
 import { compileWebSocketUpstream } from '../websocket/upstream.js';
 import type { CompiledLocation } from './location.js';
-import { builtinMiddlewares, type MiddlewareFactory } from './middleware-registry.js';
+import {
+  builtinMiddleware,
+  builtinMiddlewares,
+  loadBuiltinMiddlewares,
+  type MiddlewareFactory,
+} from './middleware-registry.js';
 
 export interface Runtime {
   readonly loaded: LoadedConfig;
@@ -63,7 +68,7 @@ function resolveMiddlewares(
   carry: Map<string, unknown>,
 ): Middleware[] {
   return location.middlewares.map((name, i) => {
-    const factory = deps.plugins?.get(name) ?? builtinMiddlewares.get(name);
+    const factory = deps.plugins?.get(name) ?? builtinMiddleware(name);
     if (factory === undefined) {
       const known = [...builtinMiddlewares.keys(), ...(deps.plugins?.keys() ?? [])].sort();
       throw new ConfigError(
@@ -121,7 +126,13 @@ function upstreamFor(loaded: LoadedConfig, location: LocationConfig, clients: Up
   }
 }
 
-export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
+/** Loads the built-in middlewares the config uses, then compiles it into a runtime. */
+export async function buildRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Promise<Runtime> {
+  await loadBuiltinMiddlewares(loaded.config);
+  return compileRuntime(loaded, deps);
+}
+
+function compileRuntime(loaded: LoadedConfig, deps: RuntimeDependencies): Runtime {
   const config = loaded.config;
   const logger = deps.logger;
   const clients = new UpstreamClients(deps.upstreamPools);
