@@ -7,7 +7,8 @@
 // the memory glibc kept once they were freed. Collecting every PACE_BYTES halves that pile.
 // Node 20, proxy on one core, 10 s runs: GET 1 MiB × 8 peak RSS 121 → 104–105 MiB, GET 100 KiB × 16
 // 112 → 107 MiB, CPU per request unchanged within noise (~80 young collections a second instead of
-// ~45, 0.2–0.4 ms each). Every 8 MiB was worse (113–119 MiB), 12 MiB the same as 16, 24 MiB 112 MiB.
+// ~45, 0.2–0.4 ms each). Every 8 MiB was worse (113–119 MiB), 12 MiB the same as 16, 24 MiB 112 MiB;
+// on a later machine, in `make bench` itself, 12 MiB was worse too (GET 1 MiB 100 → 112–119 MiB).
 // Node 24, GET 1 MiB: 162 → 128–137 MiB (docs/operations.md#memory). The same check also bounds the
 // promoted garbage that V8 would otherwise let grow for minutes (FULL_COLLECTION_AFTER_GROWTH).
 

@@ -9,20 +9,31 @@ import { connect as tlsConnect } from 'node:tls';
 import { DitoError, type ErrorCode } from '../proxy/errors.js';
 import { classifyUpstreamError } from '../proxy/http-proxy.js';
 import type { WebSocketUpstream } from './upstream.js';
+import { UpstreamReader } from './upstream-reader.js';
 
 export interface HandshakeCallbacks {
-  /** The upstream switched protocols: `socket` is now a raw byte stream; `head` is its first bytes. */
-  onUpgrade(response: IncomingMessage, socket: Socket, head: Buffer): void;
+  /**
+   * The upstream switched protocols: `socket` is now a raw byte stream; `head` is its first bytes.
+   * `reader`: on plain TCP, the socket reads through it, and the relay takes its reads from it.
+   */
+  onUpgrade(
+    response: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    reader: UpstreamReader | undefined,
+  ): void;
   /** The upstream answered with anything but 101; its body streams from `response`. */
   onRefused(response: IncomingMessage): void;
   onError(code: ErrorCode, err: unknown): void;
 }
 
 /** Opens the connection, honouring the dial and TLS handshake limits separately (as Go does). */
-function dial(upstream: WebSocketUpstream): Socket {
-  const socket = upstream.secure
-    ? tlsConnect({ ...upstream.tls, port: upstream.port })
-    : netConnect({ host: upstream.host, port: upstream.port });
+function dial(upstream: WebSocketUpstream, reader: UpstreamReader | undefined): Socket {
+  const socket =
+    reader === undefined
+      ? tlsConnect({ ...upstream.tls, port: upstream.port })
+      : netConnect({ host: upstream.host, port: upstream.port, onread: reader.onread });
+  reader?.attach(socket);
   // Small messages go out at once: Nagle plus delayed ACKs would add up to 40 ms per round trip.
   socket.setNoDelay(true);
   if (upstream.keepAliveMs > 0) socket.setKeepAlive(true, upstream.keepAliveMs);
@@ -59,6 +70,8 @@ export function startHandshake(
 ): () => void {
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
+  // `onread` is net's alone: TLS sockets read as usual.
+  const reader = upstream.secure ? undefined : new UpstreamReader();
   const settle = (): boolean => {
     if (settled) return false;
     settled = true;
@@ -72,14 +85,14 @@ export function startHandshake(
     headers: headers as unknown as Record<string, string>,
     // No agent: with `createConnection` (and `agent` left unset) Node uses our socket, one per
     // handshake; an upgraded connection never returns to a pool anyway.
-    createConnection: () => dial(upstream),
+    createConnection: () => dial(upstream, reader),
   });
   request.on('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
     if (!settle()) {
       socket.destroy();
       return;
     }
-    callbacks.onUpgrade(response, socket, head);
+    callbacks.onUpgrade(response, socket, head, reader);
   });
   request.on('response', (response: IncomingMessage) => {
     if (!settle()) {

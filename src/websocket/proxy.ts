@@ -147,7 +147,7 @@ export class WebSocketProxy {
     };
     const pending: PendingHandshake = { cancel, exchange };
     abort = startHandshake(upstream, req.method ?? 'GET', path, headers, {
-      onUpgrade: (response, upstreamSocket, upstreamHead) => {
+      onUpgrade: (response, upstreamSocket, upstreamHead, upstreamReader) => {
         settled();
         if (client.destroyed || !client.writable) {
           upstreamSocket.destroy();
@@ -158,6 +158,7 @@ export class WebSocketProxy {
         const head = upgradeResponseHead(response.rawHeaders, exchange.requestId, res.getHeaders());
         const relay = new WebSocketRelay(client, upstreamSocket, {
           location: location.pattern,
+          upstreamReader,
           idleTimeoutMs: upstream.idleTimeoutMs,
           stats: this.stats,
           metrics,

@@ -45,12 +45,13 @@ async function settled(buffered: () => number): Promise<number> {
   return last;
 }
 
-/** Collects messages on `socket` until `MESSAGES` arrived; checks each one's sequence number. */
+/** Collects messages on `socket` until `MESSAGES` arrived; checks each one against what was sent. */
 function receiveAll(socket: WebSocket): Promise<number> {
   return new Promise((resolve, reject) => {
     let next = 0;
     socket.on('message', (data: Buffer) => {
-      if (data.length !== MiB || data.readUInt32BE(0) !== next) {
+      // Every byte: a relay that read into memory still queued for writing would garble the middle.
+      if (data.length !== MiB || !data.equals(message(next))) {
         reject(new Error(`message ${next}: got ${data.length} bytes, sequence ${data.readUInt32BE(0)}`));
         return;
       }
