@@ -9,26 +9,21 @@ import { connect as tlsConnect } from 'node:tls';
 import { DitoError, type ErrorCode } from '../proxy/errors.js';
 import { classifyUpstreamError } from '../proxy/http-proxy.js';
 import type { WebSocketUpstream } from './upstream.js';
-import { UpstreamReader } from './upstream-reader.js';
+import { SocketReader } from './socket-reader.js';
 
 export interface HandshakeCallbacks {
   /**
    * The upstream switched protocols: `socket` is now a raw byte stream; `head` is its first bytes.
    * `reader`: on plain TCP, the socket reads through it, and the relay takes its reads from it.
    */
-  onUpgrade(
-    response: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    reader: UpstreamReader | undefined,
-  ): void;
+  onUpgrade(response: IncomingMessage, socket: Socket, head: Buffer, reader: SocketReader | undefined): void;
   /** The upstream answered with anything but 101; its body streams from `response`. */
   onRefused(response: IncomingMessage): void;
   onError(code: ErrorCode, err: unknown): void;
 }
 
 /** Opens the connection, honouring the dial and TLS handshake limits separately (as Go does). */
-function dial(upstream: WebSocketUpstream, reader: UpstreamReader | undefined): Socket {
+function dial(upstream: WebSocketUpstream, reader: SocketReader | undefined): Socket {
   const socket =
     reader === undefined
       ? tlsConnect({ ...upstream.tls, port: upstream.port })
@@ -71,7 +66,7 @@ export function startHandshake(
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
   // `onread` is net's alone: TLS sockets read as usual.
-  const reader = upstream.secure ? undefined : new UpstreamReader();
+  const reader = upstream.secure ? undefined : new SocketReader();
   const settle = (): boolean => {
     if (settled) return false;
     settled = true;

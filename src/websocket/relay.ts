@@ -8,7 +8,7 @@ import type { MetricsRecorder } from '../observability/metrics-recorder.js';
 import { countRelayedBytes } from '../proxy/young-collection-pacer.js';
 import { closeFrame, FrameObserver } from './frames.js';
 import type { ClosedWebSocket, WebSocketEnd, WebSocketStats } from './stats.js';
-import type { UpstreamReader } from './upstream-reader.js';
+import { readAcceptedSocket, type SocketReader } from './socket-reader.js';
 
 /** RFC 6455 7.4.1: the endpoint is going away (server shutdown, idle). */
 export const CLOSE_GOING_AWAY = 1001;
@@ -20,8 +20,8 @@ const CLOSE_LINGER_MS = 2000;
 
 export interface RelayOptions {
   readonly location: string;
-  /** Set when the upstream socket reads through an UpstreamReader (plain TCP): reads come from it. */
-  readonly upstreamReader?: UpstreamReader;
+  /** Set when the upstream socket reads through a SocketReader (plain TCP): reads come from it. */
+  readonly upstreamReader?: SocketReader;
   readonly idleTimeoutMs: number;
   readonly stats: WebSocketStats;
   /** Prometheus (or the no-op recorder): the one of the runtime the connection opened under. */
@@ -74,8 +74,11 @@ export class WebSocketRelay {
 
     // Not `pipe`: a second 'data' listener per chunk costs an emit with a copied listener list
     // and pipe's own bookkeeping; ending a side is ours anyway (it may first need a close frame).
-    client.on('data', this.onClientData);
-    if (this.options.upstreamReader !== undefined) this.options.upstreamReader.relayTo(this.relayFromReader);
+    // Plain-TCP sockets read into a reused buffer (socket-reader.ts); TLS ones emit 'data'.
+    if (readAcceptedSocket(client, this.relayFromClientReader) === undefined)
+      client.on('data', this.onClientData);
+    if (this.options.upstreamReader !== undefined)
+      this.options.upstreamReader.relayTo(this.relayFromUpstreamReader);
     else upstream.on('data', this.onUpstreamData);
     upstream.on('drain', () => client.resume());
     client.on('drain', () => upstream.resume());
@@ -133,11 +136,16 @@ export class WebSocketRelay {
     if (this.forwardOutbound && !this.client.write(chunk)) this.upstream.pause();
   };
 
-  // The reader's chunk lives in its reused buffer: relayed like any other, and reported as still
-  // held while the client socket has anything queued (an unfinished write may point into it).
-  private readonly relayFromReader = (chunk: Buffer): boolean => {
+  // A reader's chunk lives in its reused buffer: relayed like any other, and reported as still
+  // held while the socket it went to has anything queued (an unfinished write may point into it).
+  private readonly relayFromUpstreamReader = (chunk: Buffer): boolean => {
     this.onUpstreamData(chunk);
     return this.client.writableLength > 0;
+  };
+
+  private readonly relayFromClientReader = (chunk: Buffer): boolean => {
+    this.onClientData(chunk);
+    return this.upstream.writableLength > 0;
   };
 
   /**
