@@ -81,7 +81,8 @@ function findOnreadFields(socket: Socket): OnreadFields | null {
 
 /**
  * Makes an accepted plain-TCP socket (the client of a WebSocket) read through a `SocketReader`
- * that hands every read to `sink`; first hands `sink` what the socket had already buffered.
+ * that hands every read to `sink`; first hands `sink` what the socket had already buffered. The
+ * socket reads on afterwards unless it was paused (by `sink`, for backpressure, or before).
  * Returns undefined, leaving the socket as it was, for TLS and wherever this Node does not offer
  * the means: then the caller reads 'data' events as before.
  *
@@ -114,7 +115,11 @@ export function readAcceptedSocket(socket: Socket, sink: ChunkSink): SocketReade
   slots[fields.callback] = reader.onread.callback;
   slots[fields.buffer] = first;
   (handle.useUserBuffer as (buffer: Uint8Array) => void).call(handle, first);
-  // With the fields set, resume() starts the handle's reads if a full buffer had stopped them.
-  socket.resume();
+  // With the fields set, pause() and resume() stop and start the handle's reads themselves. A sink
+  // that paused the socket while taking the buffered bytes (the other side's buffer was full) had
+  // paused only the stream, so pause again now that it stops the reads; otherwise start them, in
+  // case a full stream buffer had stopped them before the switch.
+  if (socket.isPaused()) socket.pause();
+  else socket.resume();
   return reader;
 }

@@ -4,7 +4,8 @@
 // shrinks to 4 KiB after, and before the relay takes over hands Node's HTTP client copies through
 // 'data' events. On an accepted socket (the client, switched by `readAcceptedSocket`): what was
 // buffered before the switch comes first, later reads reuse one buffer, pause() and resume() still
-// stop and restart reading, the peer's FIN still ends the socket, and TLS sockets are left alone.
+// stop and restart reading (also when the sink paused the socket during the hand-over), the peer's
+// FIN still ends the socket, and TLS sockets are left alone.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -124,8 +125,7 @@ describe('readAcceptedSocket', () => {
     const connection = once(server, 'connection');
     peer = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
     [accepted] = (await connection) as [Socket];
-    // As after an HTTP upgrade: the socket holds what arrived while nobody read it.
-    accepted.pause();
+    // As after an HTTP upgrade: no listener, not flowing, holding what arrived meanwhile.
     peer.write('early frame');
     await waitFor(() => accepted.readableLength === 'early frame'.length, 5000, 5);
     const switched = readAcceptedSocket(accepted, (chunk) => {
@@ -188,6 +188,31 @@ describe('readAcceptedSocket', () => {
     const ended = once(accepted, 'end');
     peer.end();
     await ended;
+  });
+
+  it('a sink that pauses the socket while taking the buffered bytes keeps it paused', async (t) => {
+    const pair = once(server, 'connection');
+    const sender = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    const [socket] = (await pair) as [Socket];
+    t.after(() => {
+      sender.destroy();
+      socket.destroy();
+    });
+    sender.write('before the switch');
+    await waitFor(() => socket.readableLength === 'before the switch'.length, 5000, 5);
+    const got: string[] = [];
+    const switched = readAcceptedSocket(socket, (chunk) => {
+      got.push(chunk.toString());
+      // As the relay does when the upstream's write returns false.
+      if (got.length === 1) socket.pause();
+      return false;
+    });
+    assert.ok(switched);
+    sender.write('after the switch');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(got, ['before the switch'], 'read on although the sink had paused the socket');
+    socket.resume();
+    await waitFor(() => got.join('').endsWith('after the switch'), 5000, 5);
   });
 
   it('a TLS socket is left as it was', async () => {
