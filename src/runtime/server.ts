@@ -32,6 +32,12 @@ const kOpen = Symbol('dito.openResponse');
 /** A response of this listener, with its entry in the list of open responses. */
 type TrackedResponse = ServerResponse & { [kOpen]?: OpenResponse };
 
+/** On an HTTP/1 connection: the response to its newest request, owed or answered. */
+const kNewest = Symbol('dito.newestResponse');
+
+/** An HTTP/1 connection's socket, with the fields Node's server and Dito keep on it. */
+type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null; [kNewest]?: ServerResponse };
+
 /**
  * A response not yet closed, linked into the listener's list of them, with the exchange it
  * answers once routing made one. Why a list through these entries and not a Set of responses:
@@ -151,7 +157,7 @@ export class DitoServer {
       // `HTTP/2.0` also has httpVersionMajor 2, and treating its socket as a response crashed
       // the process (found by the raw-request fuzzer).
       if (req instanceof Http2ServerRequest) this.handleRequest(req, socket as unknown as ServerResponse);
-      else this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req);
+      else afterOwedResponse(socket, () => this.refuseRaw(socket, 'DITO_ERR_METHOD_NOT_ALLOWED', req));
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.handleClientError(err, socket),
@@ -281,6 +287,17 @@ export class DitoServer {
   }
 
   private handleRequest(req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
+    if (res.socket === null) {
+      // Pipelined behind an answer still owed (Node parses every request in a read at once): wait
+      // for its turn, as nginx does, before doing anything. Served at once, each would be sent
+      // upstream and its whole answer held here until its turn, and Node never says `close` for
+      // a queued response whose client left: 64 KiB of pipelined GETs could pin gigabytes (found
+      // with pipelined GET /slow, GET /1MiB and a disconnect: Dito grew ~1.3 MiB per connection).
+      (req.socket as HttpSocket)[kNewest] = res;
+      res.once('socket', () => this.handleRequest(req, res, expectContinue));
+      return;
+    }
+    if (req.httpVersionMajor === 1) (req.socket as HttpSocket)[kNewest] = res;
     const runtime = this.current;
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
@@ -458,25 +475,13 @@ export class DitoServer {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    afterOwedResponse(socket, () => this.answerUpgrade(req, socket, head));
+  }
+
+  /** An upgrade request whose connection owes no earlier answer. */
+  private answerUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!speaksItsVersion(req)) {
       this.refuseRaw(socket, 'DITO_ERR_HTTP_VERSION', req);
-      return;
-    }
-    // An upgrade pipelined behind a response still being written: wait for that response, so
-    // answers keep their order and never interleave (assigning the socket now would throw
-    // ERR_HTTP_SOCKET_ASSIGNED out of the parser and end the process).
-    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (pending != null) {
-      let resumed = false;
-      const resume = () => {
-        if (resumed) return;
-        resumed = true;
-        const stillPending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage != null;
-        if (socket.destroyed || !socket.writable || stillPending) socket.destroy();
-        else this.handleUpgrade(req, socket, head);
-      };
-      pending.once('finish', resume);
-      pending.once('close', resume);
       return;
     }
     const runtime = this.current;
@@ -540,12 +545,19 @@ export class DitoServer {
       socket.destroy();
       return;
     }
-    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (pending != null && pending.req.complete) {
-      // The bytes that failed follow a whole request whose answer is still owed: an error answer
-      // now would be read as the answer to that request (response desync). Finish it, then close.
-      if (!pending.headersSent) pending.shouldKeepAlive = false;
-      pending.once('close', () => (pending.writableFinished ? endThenDestroy(socket) : socket.destroy()));
+    const pending = (socket as HttpSocket)._httpMessage;
+    let owed = owedResponse(socket);
+    // The newest request's body is what failed: only the answers before it are owed. Which one
+    // precedes it is not kept, so the one being written stands for them (a rare case: three or
+    // more pipelined requests, the last malformed in its body; the ones between are dropped
+    // unsent, never sent upstream).
+    if (owed !== undefined && !owed.req.complete) owed = pending ?? undefined;
+    if (owed !== undefined && owed.req.complete) {
+      // The bytes that failed follow whole requests whose answers are still owed: an error answer
+      // now would be read as the answer to one of them (response desync). Send them, then close.
+      const last = owed;
+      if (!last.headersSent) last.shouldKeepAlive = false;
+      last.once('close', () => (last.writableFinished ? endThenDestroy(socket) : socket.destroy()));
       return;
     }
     if (pending?.headersSent) {
@@ -561,6 +573,41 @@ export class DitoServer {
 function discard(): void {}
 
 /** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
+/**
+ * Runs `answer` once the connection owes no earlier response. An upgrade or CONNECT pipelined
+ * behind a response still being written must wait for it: answering at once would be read as the
+ * answer to the earlier request (response desync, found by the raw-request fuzzer), and assigning
+ * the socket to a new response would throw ERR_HTTP_SOCKET_ASSIGNED out of the parser and end the
+ * process. The parser has let go of the socket, so nothing else is answered on it afterwards.
+ */
+function afterOwedResponse(socket: Duplex, answer: () => void): void {
+  const owed = owedResponse(socket);
+  if (owed === undefined) {
+    answer();
+    return;
+  }
+  let resumed = false;
+  const resume = () => {
+    if (resumed) return;
+    resumed = true;
+    const stillOwed = (socket as HttpSocket)._httpMessage != null;
+    if (socket.destroyed || !socket.writable || stillOwed) socket.destroy();
+    else answer();
+  };
+  owed.once('finish', resume);
+  owed.once('close', resume);
+}
+
+/**
+ * The last answer this HTTP/1 connection still owes, if any: the newest request's while it is
+ * being answered or waits its turn (answers go out in order, so it finishes after every other).
+ */
+function owedResponse(socket: Duplex): ServerResponse | undefined {
+  const { [kNewest]: newest, _httpMessage: current } = socket as HttpSocket;
+  if (newest !== undefined && !newest.writableFinished && !newest.destroyed) return newest;
+  return current ?? undefined;
+}
+
 function endThenDestroy(socket: Duplex): void {
   socket.end(() => socket.destroy());
 }
