@@ -23,6 +23,7 @@ export const scenarios = [
     connections: 32,
   },
   // 32 connections, each a closed loop of one 64-byte binary message and its echo from the upstream.
+  // Five runs: Dito's three runs on 2026-12-07 07:52 were 32.0k, 39.2k and 45.6k messages/s.
   {
     id: 'ws-echo',
     title: 'WebSocket echo',
@@ -32,6 +33,7 @@ export const scenarios = [
     messageBytes: 64,
     connections: 32,
     location: { enable_websocket: true },
+    minRepeats: 5,
   },
   // Later, e.g. an HTTPS upstream: { ..., upstream: 'https' } once servers/upstream.mjs serves TLS.
 ];
