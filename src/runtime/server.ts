@@ -32,7 +32,11 @@ const kOpen = Symbol('dito.openResponse');
 /** A response of this listener, with its entry in the list of open responses. */
 type TrackedResponse = ServerResponse & { [kOpen]?: OpenResponse };
 
-/** On an HTTP/1 connection: the response to its newest request, owed or answered. */
+/**
+ * On an HTTP/1 connection: the newest response that had to wait for its turn (pipelined). Only
+ * those are marked, so the request path writes nothing for the rest: a request that did not wait
+ * arrived after every earlier answer was written, and is the connection's current response.
+ */
 const kNewest = Symbol('dito.newestResponse');
 
 /** An HTTP/1 connection's socket, with the fields Node's server and Dito keep on it. */
@@ -297,7 +301,6 @@ export class DitoServer {
       res.once('socket', () => this.handleRequest(req, res, expectContinue));
       return;
     }
-    if (req.httpVersionMajor === 1) (req.socket as HttpSocket)[kNewest] = res;
     const runtime = this.current;
     const startedAt = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
@@ -572,7 +575,6 @@ export class DitoServer {
 
 function discard(): void {}
 
-/** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
 /**
  * Runs `answer` once the connection owes no earlier response. An upgrade or CONNECT pipelined
  * behind a response still being written must wait for it: answering at once would be read as the
@@ -599,8 +601,8 @@ function afterOwedResponse(socket: Duplex, answer: () => void): void {
 }
 
 /**
- * The last answer this HTTP/1 connection still owes, if any: the newest request's while it is
- * being answered or waits its turn (answers go out in order, so it finishes after every other).
+ * The last answer this HTTP/1 connection still owes, if any: the newest waiting one while it is
+ * unfinished (answers go out in order, so it finishes after every other), else the current one.
  */
 function owedResponse(socket: Duplex): ServerResponse | undefined {
   const { [kNewest]: newest, _httpMessage: current } = socket as HttpSocket;
@@ -608,6 +610,7 @@ function owedResponse(socket: Duplex): ServerResponse | undefined {
   return current ?? undefined;
 }
 
+/** Flushes what is written, then closes for good (a client that never closes cannot hold it). */
 function endThenDestroy(socket: Duplex): void {
   socket.end(() => socket.destroy());
 }
