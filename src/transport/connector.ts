@@ -45,10 +45,11 @@ const LARGE_READ_BYTES = 256 * 1024;
  * and undici hands it on in pieces up to four times the size, so the client side writes it in
  * fewer system calls too. GET 1 MiB × 8, Node 20, proxy on one core: 18.3 reads and 18.3 writes
  * per request → 6.1 and 6.0 (strace -c); CPU per request ~630 → ~505 µs (three alternating
- * rounds, medians of six runs; docs/benchmark.md item 22). Small reads are copied into pooled memory and the
- * buffer read into again (a GET 1 KiB answer costs no 64 KiB allocation). A large read is handed
- * on as it is, so a queued piece never keeps more than twice its size, and the next read gets a
- * new buffer. Everything else (EOF, errors, undici's `read()`, `pause()`) is Node's stream.
+ * rounds, medians of six runs; docs/benchmark.md item 22). Small reads are copied into pooled
+ * memory and the buffer read into again (a GET 1 KiB answer costs no 64 KiB allocation). A large
+ * read is handed on as it is, so a queued piece never keeps more than twice its size, and the
+ * next read gets a new buffer. Everything else (EOF, errors, undici's `read()`, `pause()`) is
+ * Node's stream. TLS sockets keep Node's reads: `onread` does not apply to them.
  */
 class GrowingReads {
   private buffer = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
