@@ -34,49 +34,6 @@ export class TlsHandshakeTimeoutError extends Error {
 
 type ConnectOptions = buildConnector.Options & { hostname: string; host?: string; port: string };
 
-/** A plain-TCP upstream's first read after a pause, and what an idle connection keeps. */
-const FIRST_READ_BYTES = 16 * 1024;
-/** Reads while they fill the buffer (a large body): four times libuv's 64 KiB. */
-const LARGE_READ_BYTES = 256 * 1024;
-
-/**
- * Reads a plain-TCP upstream socket (`net.connect`'s `onread`) into buffers that grow while reads
- * fill them, instead of Node's new 64 KiB per read: a large body arrives in a quarter of the reads,
- * and undici hands it on in pieces up to four times the size, so the client side writes it in
- * fewer system calls too. GET 1 MiB × 8, Node 20, proxy on one core: 18.3 reads and 18.3 writes
- * per request → 6.1 and 6.0 (strace -c); CPU per request ~630 → ~505 µs (three alternating
- * rounds, medians of six runs; docs/benchmark.md item 22). Small reads are copied into pooled
- * memory and the buffer read into again (a GET 1 KiB answer costs no 64 KiB allocation). A large
- * read is handed on as it is, so a queued piece never keeps more than twice its size, and the
- * next read gets a new buffer. Everything else (EOF, errors, undici's `read()`, `pause()`) is
- * Node's stream. TLS sockets keep Node's reads: `onread` does not apply to them.
- */
-class GrowingReads {
-  private buffer = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
-  socket: Socket | undefined;
-
-  readonly onread = {
-    buffer: (): Buffer => this.buffer,
-    callback: (nread: number): boolean => this.deliver(nread),
-  };
-
-  private deliver(nread: number): boolean {
-    const buffer = this.buffer;
-    let chunk: Buffer;
-    if (nread === buffer.length || (nread >= FIRST_READ_BYTES && nread * 2 >= buffer.length)) {
-      chunk = buffer.subarray(0, nread);
-      this.buffer = Buffer.allocUnsafeSlow(nread === buffer.length ? LARGE_READ_BYTES : FIRST_READ_BYTES);
-    } else {
-      // Small, or under half of a large buffer: a copy of its own; the large buffer is let go.
-      chunk = nread < FIRST_READ_BYTES ? Buffer.allocUnsafe(nread) : Buffer.allocUnsafeSlow(nread);
-      buffer.copy(chunk, 0, 0, nread);
-      if (buffer.length !== FIRST_READ_BYTES) this.buffer = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
-    }
-    // As Node's own read path: false (the stream's buffer is full) stops reading until undici reads.
-    return this.socket!.push(chunk);
-  }
-}
-
 export function buildDialer(settings: ConnectorSettings): buildConnector.connector {
   const upgradeToTls = settings.secure
     ? undiciBuildConnector({
@@ -103,9 +60,7 @@ export function buildDialer(settings: ConnectorSettings): buildConnector.connect
       else cb(null, socket!);
     };
 
-    const reads = upgradeToTls === undefined ? new GrowingReads() : undefined;
     const connectOptions: NetConnectOpts & { highWaterMark: number } = {
-      ...(reads && { onread: reads.onread }),
       host: hostname,
       port,
       localAddress: localAddress ?? undefined,
@@ -116,7 +71,6 @@ export function buildDialer(settings: ConnectorSettings): buildConnector.connect
       keepAliveInitialDelay: settings.keepAliveMs,
     };
     const socket = netConnect(connectOptions);
-    if (reads) reads.socket = socket;
     let dialTimer: NodeJS.Timeout | undefined;
     if (settings.dialTimeoutMs > 0) {
       dialTimer = setTimeout(() => {
