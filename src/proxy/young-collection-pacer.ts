@@ -1,25 +1,28 @@
 // Frees dead socket read buffers sooner by collecting the young generation after every few MiB of
-// body relayed. Node reads each socket into a new buffer (up to 64 KiB) whose memory is outside the
-// V8 heap; it is freed only when a young-generation collection finds the buffer dead. Under body
-// traffic the young generation itself fills slowly (a few small objects per 64 KiB read), so V8 ran
-// those collections only when 32 MiB of such buffers had piled up (its own trigger, a constant:
-// twice the default largest semi-space) and the process carried ~32 MiB of dead buffers plus
-// the memory glibc kept once they were freed. Collecting every PACE_BYTES halves that pile.
-// Node 20, proxy on one core, 10 s runs: GET 1 MiB × 8 peak RSS 121 → 104–105 MiB, GET 100 KiB × 16
-// 112 → 107 MiB, CPU per request unchanged within noise (~80 young collections a second instead of
-// ~45, 0.2–0.4 ms each). Every 8 MiB was worse (113–119 MiB), 12 MiB the same as 16, 24 MiB 112 MiB;
-// on a later machine, in `make bench` itself, 12 MiB was worse too (GET 1 MiB 100 → 112–119 MiB).
-// Node 24, GET 1 MiB: 162 → 128–137 MiB (docs/operations.md#memory). The same check also bounds the
-// promoted garbage that V8 would otherwise let grow for minutes (FULL_COLLECTION_AFTER_GROWTH).
+// body relayed. Node reads each socket into a new buffer (up to 64 KiB; upstream reads up to 120
+// KiB, src/transport/growing-reads.ts) whose memory is outside the V8 heap; it is freed only when a
+// young-generation collection finds the buffer dead. Under body traffic the young generation itself
+// fills slowly (a few small objects per read), so V8 ran those collections only when 32 MiB of such
+// buffers had piled up (its own trigger, a constant: twice the default largest semi-space) and the
+// process carried ~32 MiB of dead buffers plus the memory glibc kept once they were freed.
+// Collecting every PACE_BYTES cuts that pile. A buffer still in flight across two young
+// collections is promoted with its object and then waits for a full collection; the more often the
+// young generation is collected, the more buffers that happens to, so the pacer also runs a full
+// collection when the memory outside the heap has grown (FULL_COLLECTION_AFTER_EXTERNAL_GROWTH).
+// History and measurements: docs/benchmark.md items 13 and 23, docs/operations.md#memory.
 
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, type HeapInfo, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
  * Body bytes relayed (read from either side) between two young-generation collections Dito asks
- * for. V8 still runs its own whenever the young generation fills, as before.
+ * for. V8 still runs its own whenever the young generation fills, as before. 16 MiB (item 13)
+ * halved the pile of V8's own trigger; 8 MiB alone was worse on GET 1 MiB (buffers promoted, peak
+ * RSS 115–118 MiB) until the external-growth check below came with it (item 23). Node 20, proxy on
+ * one core, peak RSS 16 MiB → 8 MiB with the check: GET 1 MiB × 8 97 → 93 MiB, GET 100 KiB × 16
+ * 99 → 88, POST 64 KiB × 32 97 → 93; CPU per request the same within noise.
  */
-export const PACE_BYTES = 16 * 1024 * 1024;
+export const PACE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Growth of the heap over its lowest size (measured after each paced collection, and reset by a
@@ -37,6 +40,15 @@ export const PACE_BYTES = 16 * 1024 * 1024;
  * Node 22 was not measured.
  */
 export const FULL_COLLECTION_AFTER_GROWTH = 8 * 1024 * 1024;
+
+/**
+ * Growth of the memory outside the heap over its lowest (after a paced young collection, reset by a
+ * full one) at which the pacer runs a full collection: buffers promoted while in flight are garbage
+ * only a full collection frees, and the heap itself grows too little for the check above (a
+ * promoted 120 KiB buffer adds ~100 bytes to the heap). Node 20, GET 1 MiB × 8 at an 8 MiB pace:
+ * peak RSS 118 → 93 MiB, about one full collection every 3 s.
+ */
+export const FULL_COLLECTION_AFTER_EXTERNAL_GROWTH = 8 * 1024 * 1024;
 
 /** V8's `gc`: a full collection without options (Node 20's V8 reads `{ type: 'major' }` as a young one). */
 type GcFunction = (options?: { type: 'minor' }) => void;
@@ -58,16 +70,24 @@ function findCollector(): GcFunction | undefined {
   }
 }
 
+/** The heap in use, and the memory outside it that V8 accounts for (socket read buffers among it). */
+function heapSizes(): { heap: number; external: number } {
+  // `external_memory` is in Node 20's and 24's statistics; @types/node 20 does not list it.
+  const stats = getHeapStatistics() as HeapInfo & { external_memory: number };
+  return { heap: stats.used_heap_size, external: stats.external_memory };
+}
+
 const collector = findCollector();
 let relayedSinceCollection = 0;
 // The heap as this module loads, before the config and the listeners: the first check under body
 // traffic therefore runs one full collection within seconds, which also clears start-up garbage.
-let lowestHeap = getHeapStatistics().used_heap_size;
+let { heap: lowestHeap, external: lowestExternal } = heapSizes();
 
 /**
  * Counts `bytes` of body relayed (HTTP request and response bodies, WebSocket traffic); collects
  * the young generation each time the count passes PACE_BYTES, and everything when the heap has
- * grown by FULL_COLLECTION_AFTER_GROWTH. Returns whether it collected.
+ * grown by FULL_COLLECTION_AFTER_GROWTH or the memory outside it by
+ * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH. Returns whether it collected.
  */
 export function countRelayedBytes(bytes: number): boolean {
   relayedSinceCollection += bytes;
@@ -75,11 +95,15 @@ export function countRelayedBytes(bytes: number): boolean {
   relayedSinceCollection = 0;
   if (collector === undefined) return false;
   collector({ type: 'minor' });
-  const heap = getHeapStatistics().used_heap_size;
+  const { heap, external } = heapSizes();
   if (heap < lowestHeap) lowestHeap = heap;
-  else if (heap - lowestHeap > FULL_COLLECTION_AFTER_GROWTH) {
+  if (external < lowestExternal) lowestExternal = external;
+  if (
+    heap - lowestHeap > FULL_COLLECTION_AFTER_GROWTH ||
+    external - lowestExternal > FULL_COLLECTION_AFTER_EXTERNAL_GROWTH
+  ) {
     collector();
-    lowestHeap = getHeapStatistics().used_heap_size;
+    ({ heap: lowestHeap, external: lowestExternal } = heapSizes());
   }
   return true;
 }

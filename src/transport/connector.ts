@@ -5,6 +5,7 @@
 import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { buildConnector } from 'undici';
+import { GrowingReads } from './growing-reads.js';
 import { undiciBuildConnector, undiciErrors } from './undici.js';
 
 export interface ConnectorSettings {
@@ -60,17 +61,21 @@ export function buildDialer(settings: ConnectorSettings): buildConnector.connect
       else cb(null, socket!);
     };
 
+    // TLS sockets read through their own stream; only plain TCP gets reads that grow.
+    const reads = upgradeToTls === undefined ? new GrowingReads() : undefined;
     const connectOptions: NetConnectOpts & { highWaterMark: number } = {
+      ...(reads && { onread: reads.onread }),
       host: hostname,
       port,
       localAddress: localAddress ?? undefined,
-      // As undici's own connector: 64 KiB reads, the size of Node's fs streams.
+      // As undici's own connector: its stream holds up to 64 KiB before reading stops.
       highWaterMark: 64 * 1024,
       noDelay: true,
       keepAlive: true,
       keepAliveInitialDelay: settings.keepAliveMs,
     };
     const socket = netConnect(connectOptions);
+    reads?.attach(socket);
     let dialTimer: NodeJS.Timeout | undefined;
     if (settings.dialTimeoutMs > 0) {
       dialTimer = setTimeout(() => {

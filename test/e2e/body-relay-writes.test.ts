@@ -1,5 +1,6 @@
 // How a streamed upstream body is written to the client, seen from inside the process: every
-// `ServerResponse.write` Dito makes is recorded while real clients read large bodies. A client
+// `ServerResponse.write` Dito makes is recorded while real clients read large bodies. Upstream
+// reads grow past Node's 64 KiB while they fill (src/transport/growing-reads.ts). A client
 // connection takes one whole 64 KiB socket read without reporting backpressure
 // (src/runtime/server.ts CLIENT_HIGH_WATER_MARK); a slow client still pauses the relay and gets
 // every byte; and the empty body pieces undici reports when it resumes a paused response with
@@ -11,6 +12,7 @@ import { once } from 'node:events';
 import { type IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { DitoApp } from '../../src/runtime/app.js';
+import { LARGE_READ_BYTES } from '../../src/transport/growing-reads.js';
 import { UndiciPool } from '../../src/transport/undici.js';
 import { writeConfig } from '../helpers/dito.js';
 import { sleep } from '../helpers/net.js';
@@ -117,9 +119,18 @@ describe('body relay writes', () => {
       'the client never reported backpressure',
     );
     // The relay waited for 'drain' after each refused write: what waits in user space never goes
-    // past the mark plus one 64 KiB read (without the pause, most of the 16 MiB would).
+    // past the mark plus one upstream read (without the pause, most of the 16 MiB would).
     const mostPending = Math.max(...writes.map((w) => w.pending));
-    assert.ok(mostPending <= 128 * KiB + 64 * KiB, `${mostPending} bytes waited for the client`);
+    assert.ok(mostPending <= 128 * KiB + LARGE_READ_BYTES, `${mostPending} bytes waited for the client`);
+  });
+
+  test('a large body is read from the upstream in pieces over 64 KiB, and written so', async () => {
+    assert.equal(await read('/whole', 0, 0), 4 * MiB);
+    // With Node's own reads no piece was over 64 KiB, and 4 MiB took at least 64 writes.
+    const largest = Math.max(...writes.map((w) => w.bytes));
+    assert.ok(largest > 64 * KiB, `largest piece written: ${largest} bytes`);
+    assert.ok(largest <= LARGE_READ_BYTES, `largest piece written: ${largest} bytes`);
+    assert.ok(writes.length < 64, `${writes.length} writes for 4 MiB`);
   });
 
   test('empty body pieces from undici are not written', async () => {
