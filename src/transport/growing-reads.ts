@@ -1,5 +1,5 @@
 // How a plain-TCP upstream socket is read: into buffers that grow from 16 to 120 KiB while reads
-// fill them, instead of Node's new 64 KiB allocation per read (docs/benchmark.md items 22 and 24).
+// fill them, instead of Node's new 64 KiB allocation per read (docs/benchmark.md items 22 and 23).
 import type { Socket } from 'node:net';
 
 /** A burst's first read, and what a connection keeps between bursts. */

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
@@ -70,14 +70,24 @@ function readStatus(pid: number): { peak: number; current: number } {
  */
 export async function startDito(
   config: object | string,
-  options: { dir?: string; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: {
+    dir?: string;
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** Run bin/dito as a program (its first line's flags and environment), on this test's Node. */
+    asProgram?: boolean;
+  } = {},
 ): Promise<DitoProcess> {
   const dir = options.dir ?? tempDir();
   const configPath = writeConfig(config, dir);
-  const proc = spawn(process.execPath, [DITO_BIN, '-f', configPath, ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
+  const args = [DITO_BIN, '-f', configPath, ...(options.args ?? [])];
+  const env = { ...process.env, ...options.env };
+  // bin/dito's `env -S … node` finds node on PATH: this test's Node first.
+  if (options.asProgram) env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ''}`;
+  const proc = options.asProgram
+    ? spawn(DITO_BIN, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   let buffered = '';

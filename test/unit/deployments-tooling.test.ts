@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseConfigText } from '../../src/config/load.js';
+import { LAUNCHER_SEMI_SPACE_FLAG } from '../../src/cli/relaunch.js';
 import { REPO_ROOT, tempDir } from '../helpers/dito.js';
 
 const run = promisify(execFile);
@@ -95,7 +96,7 @@ describe('Dockerfile', () => {
     const shebang = read('bin/dito').split('\n')[0];
     assert.equal(
       shebang,
-      '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 MALLOC_ARENA_MAX=1 node --no-memory-reducer --max-semi-space-size=4',
+      `#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 MALLOC_ARENA_MAX=1 node --no-memory-reducer ${LAUNCHER_SEMI_SPACE_FLAG}`,
     );
     assert.match(dockerfile, /^ {4}MALLOC_TRIM_THRESHOLD_=33554432 \\$/m);
     assert.match(dockerfile, /^ {4}MALLOC_ARENA_MAX=1 \\$/m);

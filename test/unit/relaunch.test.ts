@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { OLD_SPACE_FLOOR_FLAG, versionFlagsToAdd } from '../../src/cli/relaunch.js';
+import {
+  LAUNCHER_SEMI_SPACE_FLAG,
+  OLD_SPACE_FLOOR_FLAG,
+  relaunchExecArgv,
+  V8_13_SEMI_SPACE_FLAG,
+  versionFlagsToAdd,
+} from '../../src/cli/relaunch.js';
 import { DITO_BIN, type DitoProcess, startDito } from '../helpers/dito.js';
 
 describe('relaunch with version-dependent Node flags', () => {
@@ -27,6 +33,32 @@ describe('relaunch with version-dependent Node flags', () => {
     assert.deepEqual(versionFlagsToAdd('13.6', ['--max-old-space-size-typo']), [OLD_SPACE_FLOOR_FLAG]);
   });
 
+  test("V8 13 swaps the launcher's young-generation size for its own; V8 11 and 12 keep it", () => {
+    const launcher = ['--no-memory-reducer', LAUNCHER_SEMI_SPACE_FLAG];
+    assert.deepEqual(relaunchExecArgv('13.6', launcher), [
+      OLD_SPACE_FLOOR_FLAG,
+      '--no-memory-reducer',
+      V8_13_SEMI_SPACE_FLAG,
+    ]);
+    assert.equal(relaunchExecArgv('11.3', launcher), undefined);
+    assert.equal(relaunchExecArgv('12.4', launcher), undefined);
+    // The operator's old-generation sizing wins, and the swap alone still restarts.
+    assert.deepEqual(relaunchExecArgv('13.6', [...launcher, '--max-old-space-size=512']), [
+      '--no-memory-reducer',
+      V8_13_SEMI_SPACE_FLAG,
+      '--max-old-space-size=512',
+    ]);
+    // An operator's own size (another value) is kept; nothing to do means no restart.
+    assert.deepEqual(relaunchExecArgv('13.6', ['--max-semi-space-size=16']), [
+      OLD_SPACE_FLOOR_FLAG,
+      '--max-semi-space-size=16',
+    ]);
+    assert.equal(
+      relaunchExecArgv('13.6', ['--max-semi-space-size=16'], '--max-old-space-size=256'),
+      undefined,
+    );
+  });
+
   describe('bin/dito on this Node', () => {
     let dito: DitoProcess | undefined;
     after(async () => {
@@ -43,6 +75,20 @@ describe('relaunch with version-dependent Node flags', () => {
       assert.equal((await fetch(`${dito.url}/`)).status, 502);
       assert.doesNotMatch(dito.stderr(), /running without/);
       // Signals reach the Dito that serves: SIGTERM drains and exits 0.
+      assert.equal(await dito.stop(), 0);
+    });
+
+    test('run as a program, it starts Node with the young generation this Node runs best with', async () => {
+      dito = await startDito(
+        { port: 0, locations: [{ path: '^/', target_url: 'http://127.0.0.1:9' }] },
+        { asProgram: true },
+      );
+      const args = readFileSync(`/proc/${dito.proc.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const launcher = ['--no-memory-reducer', LAUNCHER_SEMI_SPACE_FLAG];
+      const expected = relaunchExecArgv(process.versions.v8, launcher, process.env.NODE_OPTIONS) ?? launcher;
+      // argv[0] is `node` as env found it, or this Node's path after a restart.
+      assert.deepEqual(args.slice(1), [...expected, DITO_BIN, '-f', dito.configPath]);
+      assert.equal((await fetch(`${dito.url}/`)).status, 502);
       assert.equal(await dito.stop(), 0);
     });
   });
