@@ -46,7 +46,9 @@ export const FULL_COLLECTION_AFTER_GROWTH = 8 * 1024 * 1024;
  * full one) at which the pacer runs a full collection: buffers promoted while in flight are garbage
  * only a full collection frees, and the heap itself grows too little for the check above (a
  * promoted 120 KiB buffer adds ~100 bytes to the heap). Node 20, GET 1 MiB × 8 at an 8 MiB pace:
- * peak RSS 118 → 93 MiB, about one full collection every 3 s.
+ * peak RSS 118 → 93 MiB, about one full collection every 3 s. Where much more is in flight (many
+ * large bodies at once), the growth must also reach half of that lowest, so that the ups and downs
+ * of what is live do not start a full collection at every pace.
  */
 export const FULL_COLLECTION_AFTER_EXTERNAL_GROWTH = 8 * 1024 * 1024;
 
@@ -87,7 +89,7 @@ let { heap: lowestHeap, external: lowestExternal } = heapSizes();
  * Counts `bytes` of body relayed (HTTP request and response bodies, WebSocket traffic); collects
  * the young generation each time the count passes PACE_BYTES, and everything when the heap has
  * grown by FULL_COLLECTION_AFTER_GROWTH or the memory outside it by
- * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH. Returns whether it collected.
+ * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH (and by half its lowest). Returns whether it collected.
  */
 export function countRelayedBytes(bytes: number): boolean {
   relayedSinceCollection += bytes;
@@ -100,7 +102,7 @@ export function countRelayedBytes(bytes: number): boolean {
   if (external < lowestExternal) lowestExternal = external;
   if (
     heap - lowestHeap > FULL_COLLECTION_AFTER_GROWTH ||
-    external - lowestExternal > FULL_COLLECTION_AFTER_EXTERNAL_GROWTH
+    external - lowestExternal > Math.max(FULL_COLLECTION_AFTER_EXTERNAL_GROWTH, lowestExternal / 2)
   ) {
     collector();
     ({ heap: lowestHeap, external: lowestExternal } = heapSizes());

@@ -81,6 +81,28 @@ describe('young collection pacer', () => {
     held.length = 0;
   });
 
+  test('where much is live outside the heap, smaller ups and downs start no full collection', async () => {
+    const pass = () => assert.equal(countRelayedBytes(PACE_BYTES), true);
+    const major = constants.NODE_PERFORMANCE_GC_MAJOR;
+    const piece = 120 * 1024;
+    const allocate = (bytes: number) =>
+      Array.from({ length: Math.ceil(bytes / piece) }, () => Buffer.allocUnsafeSlow(piece));
+    // 64 MiB live, as many large bodies in flight would be: after the full collection this starts,
+    // the lowest is ~64 MiB, and growth up to half of it is what is live going up and down.
+    const live = allocate(8 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
+    await sleep(200);
+    assert.ok((await collectionsDuring(major, pass)) >= 1, 'the first growth collects');
+    const more = allocate(2 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
+    await sleep(200);
+    assert.equal(await collectionsDuring(major, pass), 0, '16 MiB over 64 MiB live');
+    const evenMore = allocate(4 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
+    await sleep(200);
+    assert.ok((await collectionsDuring(major, pass)) >= 1, '48 MiB over 64 MiB live');
+    live.length = 0;
+    more.length = 0;
+    evenMore.length = 0;
+  });
+
   test('leaves no gc function behind', { skip: process.execArgv.includes('--expose-gc') }, () => {
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
     assert.equal(runInNewContext('typeof gc'), 'undefined');
