@@ -31,6 +31,12 @@ async function collectionsDuring(kind: number, work: () => void): Promise<number
   return count;
 }
 
+/** `bytes` of 120 KiB buffers outside the heap, as upstream socket reads make them. */
+function readBuffers(bytes: number): Buffer[] {
+  const piece = 120 * 1024;
+  return Array.from({ length: Math.ceil(bytes / piece) }, () => Buffer.allocUnsafeSlow(piece));
+}
+
 describe('young collection pacer', () => {
   test('does nothing until the count passes the pace, then collects once and starts over', () => {
     const step = 64 * 1024;
@@ -69,9 +75,7 @@ describe('young collection pacer', () => {
     pass(); // the lowest external memory so far, before the growth
     // Buffers as socket reads make them (outside the heap), held as promoted in-flight pieces
     // would be: the heap itself grows by a few KiB only.
-    const held: Buffer[] = [];
-    while (held.length * 120 * 1024 < FULL_COLLECTION_AFTER_EXTERNAL_GROWTH * 1.5)
-      held.push(Buffer.allocUnsafeSlow(120 * 1024));
+    const held = readBuffers(FULL_COLLECTION_AFTER_EXTERNAL_GROWTH * 1.5);
     await sleep(200);
     const major = constants.NODE_PERFORMANCE_GC_MAJOR;
     const grown = await collectionsDuring(major, pass);
@@ -84,18 +88,15 @@ describe('young collection pacer', () => {
   test('where much is live outside the heap, smaller ups and downs start no full collection', async () => {
     const pass = () => assert.equal(countRelayedBytes(PACE_BYTES), true);
     const major = constants.NODE_PERFORMANCE_GC_MAJOR;
-    const piece = 120 * 1024;
-    const allocate = (bytes: number) =>
-      Array.from({ length: Math.ceil(bytes / piece) }, () => Buffer.allocUnsafeSlow(piece));
     // 64 MiB live, as many large bodies in flight would be: after the full collection this starts,
     // the lowest is ~64 MiB, and growth up to half of it is what is live going up and down.
-    const live = allocate(8 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
+    const live = readBuffers(8 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
     await sleep(200);
     assert.ok((await collectionsDuring(major, pass)) >= 1, 'the first growth collects');
-    const more = allocate(2 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
+    const more = readBuffers(2 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
     await sleep(200);
     assert.equal(await collectionsDuring(major, pass), 0, '16 MiB over 64 MiB live');
-    const evenMore = allocate(4 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
+    const evenMore = readBuffers(4 * FULL_COLLECTION_AFTER_EXTERNAL_GROWTH);
     await sleep(200);
     assert.ok((await collectionsDuring(major, pass)) >= 1, '48 MiB over 64 MiB live');
     live.length = 0;
