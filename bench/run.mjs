@@ -7,7 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { planCases, repeatsOf, scenarios } from './lib/cases.mjs';
 import { renderChart } from './lib/chart.mjs';
-import { processTreeCpuSeconds, startContentionProbe, waitForQuiet } from './lib/contention.mjs';
+import {
+  processTreeCpuSeconds,
+  startContentionProbe,
+  startStealProbe,
+  waitForQuiet,
+} from './lib/contention.mjs';
 import { generatorFor } from './lib/generators.mjs';
 import { machineFacts } from './lib/machine.mjs';
 import {
@@ -55,6 +60,8 @@ async function startUpstream(settings, logDir) {
 async function measure(entry, seconds, settings, logDir, benchPids) {
   const stopDuring = entry.running.during();
   const otherLoad = startContentionProbe(benchPids());
+  const proxySteal = startStealProbe(settings.stealCpus.proxy);
+  const loadSteal = startStealProbe(settings.stealCpus.load);
   const proxyPid = entry.running.handle?.pid;
   const cpuBefore = proxyPid ? processTreeCpuSeconds(proxyPid) : null;
   try {
@@ -69,30 +76,58 @@ async function measure(entry, seconds, settings, logDir, benchPids) {
     const proxyCpuSeconds = proxyPid ? processTreeCpuSeconds(proxyPid) - cpuBefore : null;
     const cpuUsPerRequest =
       proxyCpuSeconds !== null && run.requests > 0 ? (proxyCpuSeconds * 1e6) / run.requests : null;
-    return { ...run, proxyCpuSeconds, cpuUsPerRequest, otherLoad: otherLoad() };
+    return {
+      ...run,
+      proxyCpuSeconds,
+      cpuUsPerRequest,
+      otherLoad: otherLoad(),
+      steal: { proxy: proxySteal(), load: loadSteal() },
+    };
   } finally {
     stopDuring();
   }
 }
 
+/** Why a run does not count as quiet, or null when it does. */
+function disturbance(result, settings) {
+  if (result.otherLoad > settings.maxOtherLoad)
+    return `other processes used ${result.otherLoad.toFixed(2)} cores during the run`;
+  const { proxy, load } = result.steal;
+  if (proxy > settings.maxSteal || load > settings.maxSteal)
+    return `the hypervisor took ${percent(proxy)} of the proxy's CPU time and ${percent(load)} of the load side's during the run`;
+  return null;
+}
+
+const percent = (share) => `${(share * 100).toFixed(0)} %`;
+
 /**
- * One measured run, taken when the machine is quiet: waits for other processes to calm down and
- * retries a disturbed run, both bounded per run and by a shared budget (BENCH_QUIET_BUDGET) so a
- * machine that never calms down still finishes, with the disturbance reported.
+ * One measured run, taken when the machine is quiet: waits for other processes and the hypervisor
+ * to calm down and retries a disturbed run, both bounded per run and by a shared budget
+ * (BENCH_QUIET_BUDGET) so a machine that never calms down still finishes, with the disturbance
+ * reported.
  */
 async function measureQuietly(entry, run, benchPids, { settings, quietBudget }) {
+  const cpuGroups = [settings.stealCpus.proxy, settings.stealCpus.load];
   let result;
   for (let attempt = 0; attempt <= settings.retries; attempt++) {
     const waitStarted = Date.now();
     const maxWaitMs = Math.max(0, Math.min(settings.quietWaitSeconds * 1000, quietBudget.remainingMs));
-    const before = await waitForQuiet(benchPids(), { maxOtherLoad: settings.maxOtherLoad, maxWaitMs });
+    const before = await waitForQuiet(benchPids(), {
+      maxOtherLoad: settings.maxOtherLoad,
+      maxSteal: settings.maxSteal,
+      cpuGroups,
+      maxWaitMs,
+    });
     quietBudget.remainingMs -= Math.max(0, Date.now() - waitStarted - 500); // the first sample is the usual pause
-    if (before > settings.maxOtherLoad)
-      console.log(`  machine still busy (${before.toFixed(2)} cores used by others)`);
+    if (before.load > settings.maxOtherLoad)
+      console.log(`  machine still busy (${before.load.toFixed(2)} cores used by others)`);
+    if (before.steal > settings.maxSteal)
+      console.log(`  the hypervisor still takes ${percent(before.steal)} of a bench CPU's time`);
     const runStarted = Date.now();
     result = await run(entry, settings.durationSeconds);
-    if (result.otherLoad <= settings.maxOtherLoad) return result;
-    console.log(`  ${entry.id}: other processes used ${result.otherLoad.toFixed(2)} cores during the run`);
+    const why = disturbance(result, settings);
+    if (why === null) return result;
+    console.log(`  ${entry.id}: ${why}`);
     if (attempt < settings.retries) quietBudget.remainingMs -= Date.now() - runStarted;
     if (quietBudget.remainingMs <= 0) break;
   }
@@ -134,7 +169,8 @@ async function runScenario({ scenario, cases }, ctx, progress) {
         console.log(
           `  [${++progress.done}/${progress.total}] ${entry.id} run ${repeat + 1}: ${fmt(result.rps)} ${scenario.unit ?? 'req/s'}, ` +
             `p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms${cpu}` +
-            `${result.errors ? `, ${result.errors} errors` : ''}, other load ${result.otherLoad.toFixed(2)} cores`,
+            `${result.errors ? `, ${result.errors} errors` : ''}, other load ${result.otherLoad.toFixed(2)} cores, ` +
+            `steal ${percent(result.steal.proxy)} / ${percent(result.steal.load)}`,
         );
       } catch (error) {
         entry.error = error.message;

@@ -1,6 +1,7 @@
-// Measures how much CPU *other* processes used during a run (machine busy time minus the bench's
-// own processes), so a run disturbed by a build or a test suite on a shared machine is seen,
-// reported and retried instead of silently skewing the medians.
+// Measures what else took the machine during a run, so a disturbed run is seen, reported and retried
+// instead of silently skewing the medians: how much CPU *other* processes used (machine busy time
+// minus the bench's own processes: a build or a test suite on a shared machine), and how much of the
+// bench's CPUs the hypervisor gave to other guests (steal time, on a virtual machine).
 import fs from 'node:fs';
 import { descendants } from './processes.mjs';
 
@@ -15,9 +16,44 @@ function machineBusyTicks() {
     .slice(1)
     .map(Number);
   // Interrupt time is left out: most of it is the loopback traffic of the bench itself (softirq is not
-  // charged to any process), which would otherwise show as "other" load on big-body scenarios.
-  const [user, nice, system, , , , , steal] = fields;
-  return user + nice + system + steal;
+  // charged to any process), which would otherwise show as "other" load on big-body scenarios. Steal
+  // is left out too: it is no process's, and is measured on its own (startStealProbe).
+  const [user, nice, system] = fields;
+  return user + nice + system;
+}
+
+/**
+ * Steal and total ticks summed over `cpus` (their `cpuN` lines of /proc/stat), or over the whole
+ * machine (the `cpu` line) when `cpus` is null. Total is user + nice + system + idle + iowait + irq +
+ * softirq + steal (guest time is already inside user).
+ */
+function cpuTicks(cpus) {
+  let steal = 0;
+  let total = 0;
+  for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
+    if (!line.startsWith('cpu')) break; // the cpu lines come first
+    const [name, ...rest] = line.trim().split(/\s+/);
+    const wanted = cpus === null ? name === 'cpu' : name !== 'cpu' && cpus.includes(Number(name.slice(3)));
+    if (!wanted) continue;
+    const values = rest.slice(0, 8).map(Number);
+    for (const value of values) total += value;
+    steal += values[7] ?? 0;
+  }
+  return { steal, total };
+}
+
+/**
+ * Call before a run with the CPUs to watch (null: the whole machine); the returned function gives the
+ * share of their time the hypervisor took since (0 to 1). A proxy pinned to one core that loses 10 %
+ * of it to steal serves ~10 % less, through no fault of its own.
+ */
+export function startStealProbe(cpus) {
+  const before = cpuTicks(cpus);
+  return () => {
+    const after = cpuTicks(cpus);
+    const total = after.total - before.total;
+    return total > 0 ? (after.steal - before.steal) / total : 0;
+  };
 }
 
 function processTicks(pid, withChildren = false) {
@@ -60,15 +96,22 @@ export function startContentionProbe(pids) {
   };
 }
 
-/** Before a run: samples `sampleMs` windows until other processes use at most `maxOtherLoad` cores,
- * or `maxWaitMs` has passed (bounded). Returns the last sample. Doubles as the pause between runs. */
-export async function waitForQuiet(pids, { maxOtherLoad, maxWaitMs, sampleMs = 500 }) {
+/**
+ * Before a run: samples `sampleMs` windows until other processes use at most `maxOtherLoad` cores
+ * and the hypervisor takes at most `maxSteal` of each group of the bench's CPUs (`cpuGroups`: the
+ * proxy's and the load side's lists, or [null] for the whole machine), or `maxWaitMs` has passed
+ * (bounded). Returns the last sample (steal: the most of any group). Doubles as the pause between runs.
+ */
+export async function waitForQuiet(pids, { maxOtherLoad, maxSteal, cpuGroups, maxWaitMs, sampleMs = 500 }) {
   const deadline = Date.now() + maxWaitMs;
   let load;
+  let steal;
   do {
     const probe = startContentionProbe(pids);
+    const stealProbes = cpuGroups.map(startStealProbe);
     await new Promise((resolve) => setTimeout(resolve, sampleMs));
     load = probe();
-  } while (load > maxOtherLoad && Date.now() < deadline);
-  return load;
+    steal = Math.max(...stealProbes.map((stealOf) => stealOf()));
+  } while ((load > maxOtherLoad || steal > maxSteal) && Date.now() < deadline);
+  return { load, steal };
 }

@@ -29,6 +29,10 @@ export function summarise({ results, machine, settings, startedAt, finishedAt })
         spreadPercent: ((Math.max(...rps) - Math.min(...rps)) / medianRps) * 100,
         errors: c.runs.reduce((sum, r) => sum + r.errors, 0),
         maxOtherLoad: Math.max(...c.runs.map((r) => r.otherLoad ?? 0)),
+        maxSteal: {
+          proxy: Math.max(...c.runs.map((r) => r.steal?.proxy ?? 0)),
+          load: Math.max(...c.runs.map((r) => r.steal?.load ?? 0)),
+        },
         peakRssMiB: c.rss ? c.rss.totalKiB / 1024 : null,
         rssByProcess: c.rss?.processes ?? [],
       };
@@ -73,6 +77,7 @@ function publicSettings(s) {
     upstreamWorkers: s.upstreamWorkers,
     proxyWorkers: s.proxyWorkers,
     maxOtherLoad: s.maxOtherLoad,
+    maxSteal: s.maxSteal,
     retries: s.retries,
     quietWaitSeconds: s.quietWaitSeconds,
     quietBudgetSeconds: s.quietBudgetSeconds,
@@ -81,6 +86,7 @@ function publicSettings(s) {
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const percent = (share) => `${Math.round(share * 100)} %`;
 const ratio = (n) => (n == null || !Number.isFinite(n) ? '—' : `${n.toFixed(2)}×`);
 
 /** 'GET 1 KiB, 64 connections' or 'WebSocket echo, 32 connections, 64-byte messages'. */
@@ -98,13 +104,15 @@ function moreRepeats(summary) {
 
 function caseRow(c) {
   if (!c.median)
-    return `| ${c.proxy} | failed: ${String(c.error).split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | | |`;
+    return `| ${c.proxy} | failed: ${String(c.error).split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | | | |`;
   const marks = `${c.errors > 0 ? ' †' : ''}${c.loadSideBound ? ' ‡' : ''}`;
   const name = c.proxy === 'dito' ? '**dito**' : c.proxy;
   const cpu = c.median.cpuUsPerRequest == null ? '—' : c.median.cpuUsPerRequest.toFixed(1);
   return `| ${name}${marks} | ${int(c.median.rps)} | ${ms(c.median.p50Ms)} | ${ms(c.median.p99Ms)} | ${cpu} | ${
     c.peakRssMiB == null ? '—' : c.peakRssMiB.toFixed(1)
-  } | ±${(c.spreadPercent / 2).toFixed(1)}% | ${c.errors} | ${c.maxOtherLoad.toFixed(2)} | ${ratio(c.ditoRatio?.rps)} | ${ratio(c.ditoRatio?.p99)} |`;
+  } | ±${(c.spreadPercent / 2).toFixed(1)}% | ${c.errors} | ${c.maxOtherLoad.toFixed(2)} | ${percent(
+    c.maxSteal.proxy,
+  )} / ${percent(c.maxSteal.load)} | ${ratio(c.ditoRatio?.rps)} | ${ratio(c.ditoRatio?.p99)} |`;
 }
 
 export function renderMarkdown(summary, chartFile) {
@@ -125,7 +133,9 @@ export function renderMarkdown(summary, chartFile) {
       '(wrk or the WebSocket echo client, closed loop), proxy CPU µs = user + system CPU time of the proxy’s processes ' +
       'during a run divided by its requests (messages), peak RSS = VmHWM summed over the proxy’s processes, ' +
       'spread = half the range of req/s over the runs, other load = the most CPU (in cores) that processes outside the bench ' +
-      `used during one of the runs (runs above ${s.maxOtherLoad} were retried up to ${s.retries} times), ` +
+      `used during one of the runs, steal = the largest share of the proxy’s CPU time / the load side’s that the ` +
+      'hypervisor gave to other guests during one of the runs (on a virtual machine; ' +
+      `runs above ${s.maxOtherLoad} cores of other load or ${percent(s.maxSteal)} steal were retried up to ${s.retries} times), ` +
       '**dito ÷ this** = Dito’s median over this row’s ' +
       '(req/s: above 1 = Dito faster; p99: below 1 = Dito’s tail shorter). † = errors or non-2xx answers during the runs. ' +
       '‡ = within 10% of `direct`: the load side (wrk + upstream core), not the proxy, may be the limit.',
@@ -137,6 +147,17 @@ export function renderMarkdown(summary, chartFile) {
     lines.push(
       `**Warning: ${disturbed} of ${runs.length} runs were disturbed by other processes on the machine ` +
         '(see *other load*); treat their rows with caution, or run again on a quiet machine.**',
+      '',
+    );
+  }
+  const stolen = runs.filter(
+    (r) => Math.max(r.steal?.proxy ?? 0, r.steal?.load ?? 0) > (s.maxSteal ?? Infinity),
+  ).length;
+  if (stolen > 0) {
+    lines.push(
+      `**Warning: in ${stolen} of ${runs.length} runs the hypervisor took more than ${percent(s.maxSteal)} of a ` +
+        'bench CPU’s time (see *steal*): the host was shared with busy guests, and those runs are slower than the ' +
+        'machine is. Compare rows with like steal, or run again when the host is quieter.**',
       '',
     );
   }
@@ -163,8 +184,8 @@ export function renderMarkdown(summary, chartFile) {
     lines.push(
       `## ${scenarioHeading(sc)}`,
       '',
-      `| proxy | ${sc.unit} | p50 ms | p99 ms | proxy CPU µs/${sc.unit === 'msg/s' ? 'msg' : 'req'} | peak RSS MiB | spread | errors | other load | dito ÷ this ${sc.unit} | dito ÷ this p99 |`,
-      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+      `| proxy | ${sc.unit} | p50 ms | p99 ms | proxy CPU µs/${sc.unit === 'msg/s' ? 'msg' : 'req'} | peak RSS MiB | spread | errors | other load | steal | dito ÷ this ${sc.unit} | dito ÷ this p99 |`,
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
       ...sc.cases.map(caseRow),
       '',
     );

@@ -74,6 +74,13 @@ export function loadSettings(env = process.env) {
     proxyWorkers: positiveInt(env.BENCH_WORKERS ?? '1', 'BENCH_WORKERS'),
     // A run during which other processes used more than this many cores is retried (BENCH_RETRIES times).
     maxOtherLoad: Number(env.BENCH_MAX_OTHER_LOAD ?? '0.15'),
+    // ... and so is a run during which the hypervisor took more than this share of the proxy's CPUs or
+    // of the load side's (steal time: other guests of a shared host running on them).
+    maxSteal: Number(env.BENCH_MAX_STEAL ?? '0.1'),
+    // Whose steal time is watched: pinned, the proxy's CPUs and the load side's; else the whole machine.
+    stealCpus: pin
+      ? { proxy: parseCpuList(proxyCpus), load: parseCpuList(loadCpus) }
+      : { proxy: null, load: null },
     retries: Number(env.BENCH_RETRIES ?? '2'),
     // Before each run, wait (at most this long) for other processes to quieten down.
     quietWaitSeconds: parseSeconds(env.BENCH_QUIET_WAIT ?? '30s', 'BENCH_QUIET_WAIT'),
