@@ -1,9 +1,16 @@
 // The messages between the cluster primary and its workers over node:cluster IPC (workers > 1),
-// one union per direction, and the environment variable that tells a forked process its slot.
+// one union per direction, and the environment variables that tell a forked process its slot and
+// how it listens.
 import type { MetricsSnapshot } from '../observability/prometheus-client.js';
 
 /** Set by the primary on each worker it forks: the worker's slot, 1..N (kept across restarts). */
 export const WORKER_INDEX_ENV = 'DITO_WORKER_INDEX';
+
+/**
+ * Set by the primary when every worker binds the port itself with SO_REUSEPORT (reuse-port.ts): the
+ * port to bind. Unset, a worker listens through node:cluster's primary on the configured port.
+ */
+export const WORKER_REUSE_PORT_ENV = 'DITO_WORKER_REUSE_PORT';
 
 /** How long the primary waits for every worker's metrics before answering with those it has. */
 export const METRICS_COLLECT_TIMEOUT_MS = 2000;

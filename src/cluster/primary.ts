@@ -1,5 +1,6 @@
-// The cluster primary (workers > 1): forks the workers that serve `port` together (node:cluster
-// hands each accepted connection to one of them), logs one `listening` line once all are up,
+// The cluster primary (workers > 1): forks the workers that serve `port` together (each binds it
+// with SO_REUSEPORT where Node and the platform allow, else node:cluster hands each accepted
+// connection to one of them: reuse-port.ts), logs one `listening` line once all are up,
 // fans reloads out (SIGHUP, hot_reload — the primary is the one watcher), drains them all on
 // SIGTERM/SIGINT, and restarts a worker that dies, with a backoff and a cap per minute.
 import cluster, { type Worker } from 'node:cluster';
@@ -7,8 +8,15 @@ import { loadConfigFile } from '../config/load.js';
 import type { DitoConfig, LoadedConfig } from '../config/types.js';
 import { createLogger, flushLogs, type Logger, shareStdout } from '../observability/logger.js';
 import { ConfigWatcher, filesNamedBy, type WatchTarget } from '../runtime/config-watcher.js';
-import { isDitoMessage, type ToPrimary, type ToWorker, WORKER_INDEX_ENV } from './messages.js';
+import {
+  isDitoMessage,
+  type ToPrimary,
+  type ToWorker,
+  WORKER_INDEX_ENV,
+  WORKER_REUSE_PORT_ENV,
+} from './messages.js';
 import { MetricsCollector } from './metrics-collector.js';
+import { workersBindWithReusePort } from './reuse-port.js';
 
 /** More unexpected exits than this within a minute and a slot is no longer restarted. */
 const MAX_RESTARTS_PER_MINUTE = 10;
@@ -37,7 +45,10 @@ class ClusterPrimary {
   private watcher: ConfigWatcher | undefined;
   private started = false;
   private stopping = false;
+  /** The port the workers serve (the configured one, or the ephemeral one they got for `port: 0`). */
   private port = 0;
+  /** Workers bind the port themselves with SO_REUSEPORT (else node:cluster's primary accepts). */
+  private readonly reusePort = workersBindWithReusePort();
   /** Worker 1's admin listener port, when it runs one. */
   private adminPort: number | undefined;
   private onStartupEvent: ((failure?: string) => void) | undefined;
@@ -60,13 +71,18 @@ class ClusterPrimary {
     process.on('SIGINT', () => this.stop('SIGINT'));
     process.on('SIGHUP', () => void this.reloadAll('SIGHUP'));
     const count = this.config.workers;
+    this.port = this.config.port;
+    // Binding an ephemeral port each, the workers would get one each: worker 1 picks it, the rest
+    // bind the one it got. (node:cluster's primary binds one socket for all of them itself.)
+    const oneFirst = this.reusePort && this.port === 0;
     let ready = 0;
     const failure = await new Promise<string | undefined>((resolve) => {
       this.onStartupEvent = (failed) => {
         if (failed !== undefined) resolve(failed);
         else if (++ready === count) resolve(undefined);
+        else if (oneFirst && ready === 1) for (let index = 2; index <= count; index++) this.fork(index);
       };
-      for (let index = 1; index <= count; index++) this.fork(index);
+      for (let index = 1; index <= (oneFirst ? 1 : count); index++) this.fork(index);
     });
     this.onStartupEvent = undefined;
     if (failure !== undefined) {
@@ -81,6 +97,7 @@ class ClusterPrimary {
         port: this.port,
         ...(this.adminPort === undefined ? {} : { admin_port: this.adminPort }),
         workers: count,
+        balancing: this.reusePort ? 'kernel' : 'round_robin',
         worker_pids: [...this.slots.values()].map((w) => w.process.pid),
         protocol: this.config.tls === undefined ? 'http' : 'https',
         config: this.loaded.file,
@@ -95,7 +112,10 @@ class ClusterPrimary {
   }
 
   private fork(index: number): void {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const env: Record<string, string> = { [WORKER_INDEX_ENV]: String(index) };
+    // A restarted worker binds the port the others serve, even if the file names another by now.
+    if (this.reusePort) env[WORKER_REUSE_PORT_ENV] = String(this.port);
+    const worker = cluster.fork(env);
     this.slots.set(index, worker);
     this.slotOf.set(worker.id, index);
   }

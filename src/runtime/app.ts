@@ -47,6 +47,11 @@ export interface WorkerRole {
   reloadPeers(reason: string): void;
   /** Answers a scrape with every worker's metrics combined. */
   renderMetrics: MetricsRenderer;
+  /**
+   * Set when this worker binds the port itself with SO_REUSEPORT (src/cluster/reuse-port.ts): the
+   * port the primary chose (the configured one, or the ephemeral one worker 1 got for `port: 0`).
+   */
+  reusePort?: number;
 }
 
 export class DitoApp {
@@ -218,7 +223,10 @@ export class DitoApp {
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     this.health.install(this.dito, this.loaded.config.health);
-    const port = await this.dito.listen(this.loaded.config.port);
+    const reusePort = this.options.worker?.reusePort;
+    const port = await this.dito.listen(reusePort ?? this.loaded.config.port, {
+      reusePort: reusePort !== undefined,
+    });
     if (this.options.enableProfiler === true && this.ownsSingletons) await this.startProfiler();
     this.startedAt = this.loadedAt = Date.now();
     this.reloadHistory.add({

@@ -2,6 +2,7 @@
 // location's chain, and owns the connection lifecycle (drain on shutdown, runtime swaps).
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';
+import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { headersForLog, type Logger } from '../observability/logger.js';
 import { peerAddress } from '../proxy/client-ip.js';
@@ -240,10 +241,17 @@ export class DitoServer {
     return previous;
   }
 
-  listen(port: number, host?: string): Promise<number> {
+  /**
+   * `reusePort`: bind with SO_REUSEPORT, beside the other workers of a cluster that bind the same
+   * port (src/cluster/reuse-port.ts); only where Node supports it.
+   */
+  listen(port: number, options: { host?: string; reusePort?: boolean } = {}): Promise<number> {
+    // `reusePort` is newer than the @types/node of Node 20.
+    const listenOptions: ListenOptions & { reusePort?: boolean } = { port, host: options.host };
+    if (options.reusePort === true) listenOptions.reusePort = true;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen(listenOptions, () => {
         this.server.off('error', reject);
         const address = this.server.address();
         resolve(typeof address === 'object' && address !== null ? address.port : port);

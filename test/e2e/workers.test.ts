@@ -1,11 +1,14 @@
 // `workers: 2`: one port served by two processes, SIGHUP reloading every worker, a killed worker
 // restarted, metrics summed over workers, SIGTERM draining a slow request, one-line start errors.
+// Who holds the listening socket is read off /proc: each worker its own (SO_REUSEPORT) where Node
+// offers it (make test-lts, Node 24), the primary alone with node:cluster's round robin (Node 20).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
+import { workersBindWithReusePort } from '../../src/cluster/reuse-port.js';
 import { baseConfig, type DitoProcess, runDitoToExit, startDito, writeConfig } from '../helpers/dito.js';
 import { request, waitFor } from '../helpers/net.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
@@ -23,6 +26,59 @@ function requestsCounted(exposition: string, labelText: string): number {
 function logsWith(dito: DitoProcess, msg: string): Array<Record<string, unknown>> {
   return dito.logs.filter((entry) => entry.msg === msg);
 }
+
+/** Socket inodes listening on `port` (TCP over IPv4 and IPv6), from /proc/net. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+      if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') inodes.add(fields[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** How many of `inodes` the process `pid` holds open. */
+function socketsHeldBy(pid: number, inodes: Set<string>): number {
+  let held = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match !== null && inodes.has(match[1]!)) held++;
+    } catch {
+      // closed while being read
+    }
+  }
+  return held;
+}
+
+/** The pids of the workers serving now (the newest `worker listening` line of each slot). */
+function workerPids(dito: DitoProcess): number[] {
+  const bySlot = new Map<unknown, number>();
+  for (const entry of logsWith(dito, 'worker listening')) bySlot.set(entry.worker, entry.pid as number);
+  return [...bySlot.values()];
+}
+
+/** Each worker holds a listening socket of its own, or (node:cluster) the primary holds the one. */
+function assertListeners(dito: DitoProcess): void {
+  const inodes = listeningInodes(dito.port);
+  const workers = workerPids(dito);
+  assert.equal(workers.length, 2);
+  if (kernelBalancing) {
+    assert.equal(inodes.size, 2, 'one listening socket per worker');
+    for (const pid of workers) assert.equal(socketsHeldBy(pid, inodes), 1, `worker ${pid}`);
+    assert.equal(socketsHeldBy(dito.proc.pid!, inodes), 0, 'the primary');
+  } else {
+    assert.equal(inodes.size, 1, 'one listening socket');
+    assert.equal(socketsHeldBy(dito.proc.pid!, inodes), 1, 'the primary');
+  }
+}
+
+/** What this test's Node, on this platform, makes of `workers` (the Dito under test runs on it). */
+const kernelBalancing = workersBindWithReusePort();
 
 describe('workers: 2', () => {
   let echo: Upstream;
@@ -47,7 +103,11 @@ describe('workers: 2', () => {
 
   test('one listening line; both workers answer on its port', async () => {
     assert.equal(logsWith(dito, 'listening').length, 1);
+    assert.equal(logsWith(dito, 'listening')[0]!.balancing, kernelBalancing ? 'kernel' : 'round_robin');
     assert.equal(logsWith(dito, 'worker listening').length, 2);
+    // `port: 0`: every worker got the one ephemeral port (worker 1 picks it when each binds its own).
+    for (const entry of logsWith(dito, 'worker listening')) assert.equal(entry.port, dito.port);
+    assertListeners(dito);
     for (let i = 0; i < 20; i++) assert.equal((await request(`${dito.url}/old/${i}`)).status, 200);
     // Each request came on a fresh connection; the primary hands connections out in turn.
     const pids = (await waitFor(() => {
@@ -84,6 +144,9 @@ describe('workers: 2', () => {
     const restarted = (await waitFor(() => logsWith(dito, 'worker restarted')[0]))!;
     assert.notEqual(restarted.pid, victim);
     assert.ok(logsWith(dito, 'worker exited unexpectedly: restarting it').length === 1);
+    await waitFor(() => logsWith(dito, 'worker listening').length === 3);
+    assert.equal(logsWith(dito, 'worker listening')[2]!.port, dito.port);
+    assertListeners(dito);
     // The restarted worker read the config file as it is now: /new is live there too.
     for (let i = 0; i < 6; i++) assert.equal((await request(`${dito.url}/new/${i}`)).status, 200);
   });
@@ -113,6 +176,24 @@ test('workers: 2 on a port in use: one line on stderr, exit 1', async () => {
     assert.equal(lines[0], `listen EADDRINUSE: address already in use :::${port}`);
   } finally {
     blocker.close();
+  }
+});
+
+test('DITO_REUSE_PORT=0 keeps node:cluster round robin', async () => {
+  const upstream = await startUpstream();
+  const dito = await startDito(baseConfig([{ path: '^/', target_url: upstream.url }], { workers: 2 }), {
+    env: { DITO_REUSE_PORT: '0' },
+  });
+  try {
+    assert.equal(logsWith(dito, 'listening')[0]!.balancing, 'round_robin');
+    await waitFor(() => logsWith(dito, 'worker listening').length === 2);
+    const inodes = listeningInodes(dito.port);
+    assert.equal(inodes.size, 1);
+    assert.equal(socketsHeldBy(dito.proc.pid!, inodes), 1);
+    assert.equal((await request(`${dito.url}/x`)).status, 200);
+  } finally {
+    await dito.stop('SIGKILL');
+    await upstream.close();
   }
 });
 
