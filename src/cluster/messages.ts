@@ -7,9 +7,14 @@ import type { MetricsSnapshot } from '../observability/prometheus-client.js';
 export const WORKER_INDEX_ENV = 'DITO_WORKER_INDEX';
 
 /**
- * Set by the primary when every worker binds the port itself with SO_REUSEPORT (reuse-port.ts): the
- * port to bind. Unset, a worker listens through node:cluster's primary on the configured port.
+ * Set by the primary on each worker it forks: the port to listen on. The one the cluster serves,
+ * whatever the config file says by the time a worker is restarted (a new `port` needs a restart of
+ * Dito): the configured port at start for node:cluster's shared socket (0 included: that is its
+ * key), the bound port when each worker binds its own.
  */
+export const WORKER_PORT_ENV = 'DITO_WORKER_PORT';
+
+/** Set (`1`) by the primary when every worker binds the port itself with SO_REUSEPORT (reuse-port.ts). */
 export const WORKER_REUSE_PORT_ENV = 'DITO_WORKER_REUSE_PORT';
 
 /** How long the primary waits for every worker's metrics before answering with those it has. */

@@ -13,6 +13,7 @@ import {
   type ToPrimary,
   type ToWorker,
   WORKER_INDEX_ENV,
+  WORKER_PORT_ENV,
   WORKER_REUSE_PORT_ENV,
 } from './messages.js';
 import { MetricsCollector } from './metrics-collector.js';
@@ -47,6 +48,8 @@ class ClusterPrimary {
   private stopping = false;
   /** The port the workers serve (the configured one, or the ephemeral one they got for `port: 0`). */
   private port = 0;
+  /** `port` as configured at start: what node:cluster's shared socket is known by. */
+  private startPort = 0;
   /** Workers bind the port themselves with SO_REUSEPORT (else node:cluster's primary accepts). */
   private readonly reusePort = workersBindWithReusePort();
   /** Worker 1's admin listener port, when it runs one. */
@@ -71,7 +74,7 @@ class ClusterPrimary {
     process.on('SIGINT', () => this.stop('SIGINT'));
     process.on('SIGHUP', () => void this.reloadAll('SIGHUP'));
     const count = this.config.workers;
-    this.port = this.config.port;
+    this.port = this.startPort = this.config.port;
     // Binding an ephemeral port each, the workers would get one each: worker 1 picks it, the rest
     // bind the one it got. (node:cluster's primary binds one socket for all of them itself.)
     const oneFirst = this.reusePort && this.port === 0;
@@ -112,9 +115,12 @@ class ClusterPrimary {
   }
 
   private fork(index: number): void {
-    const env: Record<string, string> = { [WORKER_INDEX_ENV]: String(index) };
-    // A restarted worker binds the port the others serve, even if the file names another by now.
-    if (this.reusePort) env[WORKER_REUSE_PORT_ENV] = String(this.port);
+    // A restarted worker listens where the others do, even if the file names another port by now.
+    const env: Record<string, string> = {
+      [WORKER_INDEX_ENV]: String(index),
+      [WORKER_PORT_ENV]: String(this.reusePort ? this.port : this.startPort),
+    };
+    if (this.reusePort) env[WORKER_REUSE_PORT_ENV] = '1';
     const worker = cluster.fork(env);
     this.slots.set(index, worker);
     this.slotOf.set(worker.id, index);

@@ -9,6 +9,7 @@ import {
   type ToPrimary,
   type ToWorker,
   WORKER_INDEX_ENV,
+  WORKER_PORT_ENV,
   WORKER_REUSE_PORT_ENV,
 } from './messages.js';
 
@@ -53,12 +54,14 @@ export async function runWorker(
 ): Promise<void> {
   shareStdout();
   const index = Number(process.env[WORKER_INDEX_ENV]);
-  const reusePort = process.env[WORKER_REUSE_PORT_ENV];
   const scrapes = new Map<number, { resolve(value: Rendered): void; reject(err: Error): void }>();
   let nextScrape = 0;
   const role: WorkerRole = {
     index,
-    ...(reusePort === undefined ? {} : { reusePort: Number(reusePort) }),
+    listen: {
+      port: Number(process.env[WORKER_PORT_ENV]),
+      reusePort: process.env[WORKER_REUSE_PORT_ENV] === '1',
+    },
     reloadPeers: (reason) => void send({ type: 'dito:reload-peers', reason }),
     renderMetrics: () =>
       new Promise<Rendered>((resolve, reject) => {

@@ -48,10 +48,11 @@ export interface WorkerRole {
   /** Answers a scrape with every worker's metrics combined. */
   renderMetrics: MetricsRenderer;
   /**
-   * Set when this worker binds the port itself with SO_REUSEPORT (src/cluster/reuse-port.ts): the
-   * port the primary chose (the configured one, or the ephemeral one worker 1 got for `port: 0`).
+   * Where to listen, as the primary says (not the config file's `port`, which may have changed
+   * since the cluster started), and whether to bind with SO_REUSEPORT beside the other workers
+   * (src/cluster/reuse-port.ts) rather than through node:cluster's primary.
    */
-  reusePort?: number;
+  listen: { port: number; reusePort: boolean };
 }
 
 export class DitoApp {
@@ -223,9 +224,9 @@ export class DitoApp {
     this.metrics.apply(this.dito, runtime);
     this.metrics.recorder.setConfigInfo(this.loaded.sha256);
     this.health.install(this.dito, this.loaded.config.health);
-    const reusePort = this.options.worker?.reusePort;
-    const port = await this.dito.listen(reusePort ?? this.loaded.config.port, {
-      reusePort: reusePort !== undefined,
+    const listen = this.options.worker?.listen;
+    const port = await this.dito.listen(listen?.port ?? this.loaded.config.port, {
+      reusePort: listen?.reusePort === true,
     });
     if (this.options.enableProfiler === true && this.ownsSingletons) await this.startProfiler();
     this.startedAt = this.loadedAt = Date.now();

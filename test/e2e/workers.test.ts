@@ -179,6 +179,37 @@ test('workers: 2 on a port in use: one line on stderr, exit 1', async () => {
   }
 });
 
+test('a worker restarted after the file names another port listens where the others do', async () => {
+  const upstream = await startUpstream();
+  const locations = [{ path: '^/', target_url: upstream.url }];
+  const dito = await startDito(baseConfig(locations, { workers: 2 }));
+  try {
+    const spare = createServer().listen(0);
+    await once(spare, 'listening');
+    const newPort = (spare.address() as { port: number }).port;
+    spare.close();
+    writeFileSync(dito.configPath, stringify(baseConfig(locations, { workers: 2, port: newPort })));
+    dito.proc.kill('SIGHUP');
+    await waitFor(() => logsWith(dito, 'config reloaded').length === 2);
+    assert.equal(
+      logsWith(
+        dito,
+        'port changed: restart Dito to listen on the new port; the rest of the config is applied',
+      ).length,
+      2,
+    );
+    process.kill(workerPids(dito)[0]!, 'SIGKILL');
+    await waitFor(() => logsWith(dito, 'worker listening').length === 3);
+    assert.equal(logsWith(dito, 'worker listening')[2]!.port, dito.port);
+    assertListeners(dito);
+    assert.equal(listeningInodes(newPort).size, 0, 'nothing listens on the port only the file names');
+    for (let i = 0; i < 6; i++) assert.equal((await request(`${dito.url}/x/${i}`)).status, 200);
+  } finally {
+    await dito.stop('SIGKILL');
+    await upstream.close();
+  }
+});
+
 test('DITO_REUSE_PORT=0 keeps node:cluster round robin', async () => {
   const upstream = await startUpstream();
   const dito = await startDito(baseConfig([{ path: '^/', target_url: upstream.url }], { workers: 2 }), {
