@@ -26,7 +26,7 @@ import {
   waitUntilServing,
 } from './lib/processes.mjs';
 import { startProxy } from './lib/proxies.mjs';
-import { renderMarkdown, summarise } from './lib/report.mjs';
+import { percent, renderMarkdown, summarise } from './lib/report.mjs';
 import { benchDir, loadSettings, repoRoot } from './lib/settings.mjs';
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -97,8 +97,6 @@ function disturbance(result, settings) {
     return `the hypervisor took ${percent(proxy)} of the proxy's CPU time and ${percent(load)} of the load side's during the run`;
   return null;
 }
-
-const percent = (share) => `${(share * 100).toFixed(0)} %`;
 
 /**
  * One measured run, taken when the machine is quiet: waits for other processes and the hypervisor

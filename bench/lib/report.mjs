@@ -86,7 +86,8 @@ function publicSettings(s) {
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
-const percent = (share) => `${Math.round(share * 100)} %`;
+/** 0.123 → '12 %' (steal shares). */
+export const percent = (share) => `${Math.round(share * 100)} %`;
 const ratio = (n) => (n == null || !Number.isFinite(n) ? '—' : `${n.toFixed(2)}×`);
 
 /** 'GET 1 KiB, 64 connections' or 'WebSocket echo, 32 connections, 64-byte messages'. */

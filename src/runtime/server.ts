@@ -246,9 +246,12 @@ export class DitoServer {
    * port (src/cluster/reuse-port.ts); only where Node supports it.
    */
   listen(port: number, options: { host?: string; reusePort?: boolean } = {}): Promise<number> {
-    // `reusePort` is newer than the @types/node of Node 20.
-    const listenOptions: ListenOptions & { reusePort?: boolean } = { port, host: options.host };
-    if (options.reusePort === true) listenOptions.reusePort = true;
+    // `reusePort` is newer than the @types/node of Node 20 (whose listen() ignores the key).
+    const listenOptions: ListenOptions & { reusePort: boolean } = {
+      port,
+      host: options.host,
+      reusePort: options.reusePort === true,
+    };
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(listenOptions, () => {
