@@ -43,9 +43,9 @@ export const LARGE_READ_BYTES = 120 * 1024;
  * (`socket.read()`) to parse it; a full buffer also stops the socket's reads and restarts them
  * (an epoll_ctl pair). While undici's parser runs and the stream holds nothing, the read goes to
  * the parser at once instead: the same bytes, in the same order, one tick earlier. Node 20, proxy
- * on one core, interleaved pairs of 6 s runs: GET 1 KiB × 64 3–13 % less CPU per request (five
- * pairs, median 7 %), GET 100 KiB × 16 3–24 % (three), GET 1 MiB × 8 within noise (seven; no
- * epoll_ctl calls left).
+ * on one core, CPU per request in pairs loaded at the same time: GET 1 KiB × 64 2–5.5 % less
+ * (six pairs, median 3.4 %), GET 100 KiB × 16 3–6.5 %, GET 1 MiB × 8 within noise (and no
+ * epoll_ctl calls left); one after the other, GET 1 KiB 3–13 % less (docs/benchmark.md item 26).
  * A paused parser (the client is slow) makes later reads take the stream, behind the bytes it put
  * back, until undici reads them out.
  * End of stream, errors, undici's `read()` and `pause()` stay Node's stream.
