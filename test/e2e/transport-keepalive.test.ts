@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { baseConfig, type DitoProcess, startDito } from '../helpers/dito.js';
 import { sleep } from '../helpers/net.js';
@@ -155,6 +155,46 @@ describe('keep-alive race with the upstream', () => {
     } finally {
       await dito.stop();
       await upstream.close();
+    }
+  });
+});
+
+// An upstream that writes a second, unasked-for response on an idle keep-alive connection (a
+// desync, or a hostile upstream): those bytes must never become the answer to the client's next
+// request (undici's GHSA-35p6-xmwp-9g52). Dito parses upstream reads as they arrive (item 26 of
+// docs/benchmark.md), so this also checks that unsolicited bytes are met by the parser there.
+describe("an upstream's unsolicited bytes on an idle connection", () => {
+  test('never answer a later request: the connection is dropped and the next request gets a fresh one', async () => {
+    let connections = 0;
+    const upstream = createNetServer((socket) => {
+      connections++;
+      let head = '';
+      socket.on('data', (bytes: Buffer) => {
+        head += bytes.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        head = '';
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        setTimeout(() => {
+          if (!socket.destroyed) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL');
+        }, 50);
+      });
+      socket.on('error', () => {});
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const port = (upstream.address() as { port: number }).port;
+    const dito = await startDito(baseConfig([{ path: '^/', target_url: `http://127.0.0.1:${port}` }]));
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${dito.url}/r${i}`);
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), 'ok');
+        await sleep(200); // the unsolicited answer arrives on the idle connection meanwhile
+      }
+      assert.equal(connections, 3, 'each request after the unsolicited bytes took a new connection');
+    } finally {
+      await dito.stop();
+      upstream.close();
     }
   });
 });
