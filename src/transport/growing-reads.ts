@@ -13,8 +13,13 @@ interface UndiciParser {
   execute(chunk: Buffer): void;
 }
 
-/** undici's key for the parser on a socket (undefined if undici's internals change: reads then all take the stream). */
+/**
+ * undici's key for the parser on a socket; undefined if undici's internals change, and every read
+ * then takes the stream (`unit/growing-reads` fails to say so).
+ */
 const kParser = typeof undiciSymbols.kParser === 'symbol' ? undiciSymbols.kParser : undefined;
+
+type ParserSlot = Record<symbol, UndiciParser | null | undefined>;
 
 /** A burst's first read, and what a connection keeps between bursts. */
 export const FIRST_READ_BYTES = 16 * 1024;
@@ -76,10 +81,7 @@ export class GrowingReads {
       if (buffer.length !== FIRST_READ_BYTES) this.buffer = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
     }
     const socket = this.socket!;
-    const parser =
-      kParser === undefined
-        ? undefined
-        : (socket as unknown as Record<symbol, UndiciParser | null | undefined>)[kParser];
+    const parser = kParser && (socket as unknown as ParserSlot)[kParser];
     // What undici's 'readable' listener would do next tick (its `readMore()`), done now.
     if (parser != null && !parser.paused && parser.ptr !== null && socket.readableLength === 0) {
       parser.execute(chunk);

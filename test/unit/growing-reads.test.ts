@@ -174,17 +174,23 @@ describe('reads handed to undici', () => {
 
   test('a running parser takes every read at once, without the socket stream', async () => {
     const { client: c, pushed } = client();
-    for (let i = 0; i < 20; i++) assert.ok((await get(c, '/small')).equals(Buffer.alloc(KiB, 'k')));
-    assert.ok((await get(c, '/large')).equals(body4MiB), 'the large body arrived changed');
-    assert.equal(pushed(), 0, 'reads went through the stream');
-    await c.close();
+    try {
+      for (let i = 0; i < 20; i++) assert.ok((await get(c, '/small')).equals(Buffer.alloc(KiB, 'k')));
+      assert.ok((await get(c, '/large')).equals(body4MiB), 'the large body arrived changed');
+      assert.equal(pushed(), 0, 'reads went through the stream');
+    } finally {
+      await c.destroy();
+    }
   });
 
   test('a paused parser gets its reads through the stream, in order', async () => {
     const { client: c, pushed } = client();
-    assert.ok((await get(c, '/large', 2)).equals(body4MiB), 'the body arrived changed');
-    assert.ok(pushed() > 0, 'no read waited in the stream');
-    assert.ok((await get(c, '/small')).equals(Buffer.alloc(KiB, 'k')));
-    await c.close();
+    try {
+      assert.ok((await get(c, '/large', 2)).equals(body4MiB), 'the body arrived changed');
+      assert.ok(pushed() > 0, 'no read waited in the stream');
+      assert.ok((await get(c, '/small')).equals(Buffer.alloc(KiB, 'k')));
+    } finally {
+      await c.destroy();
+    }
   });
 });
